@@ -1,0 +1,81 @@
+"""action_answer_faq: answer from the FAQ index, offer choices, or fall back.
+
+A thin adapter: it reads the question from the tracker, asks knowledge_base, and turns
+the decision into messages. The decision's trail (faq id, score, top-3, rule) travels in
+each bot message's metadata under "helpline", where the gateway stores it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import anyio.to_thread
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge import provider
+from knowledge_base import Decision
+
+logger = logging.getLogger(__name__)
+
+SUGGEST_PROMPT = "I'm not completely sure. Did you mean one of these?"
+NONE_OF_THESE = "None of these"
+FALLBACK = (
+    "Sorry, I don't have an answer for that yet. Could you rephrase your question, "
+    "or ask about orders, delivery, returns, payment, invoices or your account?"
+)
+
+
+def select_payload(faq_id: str) -> str:
+    return "/faq_select" + json.dumps({"faq_id": faq_id}, separators=(",", ":"))
+
+
+def understood(tracker: Tracker) -> dict[str, Any]:
+    intent = tracker.latest_message.get("intent") or {}
+    return {"intent": intent.get("name"), "intent_confidence": intent.get("confidence")}
+
+
+def selected_faq_id(tracker: Tracker) -> str | None:
+    if (tracker.latest_message.get("intent") or {}).get("name") != "faq_select":
+        return None
+    value = next(tracker.get_latest_entity_values("faq_id"), None)
+    return str(value) if value else None
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        kb = await provider.get()
+        chosen = selected_faq_id(tracker)
+        if chosen is not None:
+            entry = kb.get(chosen)
+            if entry is None:
+                # Unknown or stale button payload: treat it like an unanswerable question.
+                dispatcher.utter_message(text=FALLBACK, helpline={"faq_trail": {
+                    "rule": "unknown_selection", "faq_id": chosen, **understood(tracker)}})
+                return []
+            dispatcher.utter_message(text=entry.answer, helpline={"faq_trail": {
+                "rule": "selected", "faq_id": entry.id, "score": 1.0, **understood(tracker)}})
+            return []
+
+        question = tracker.latest_message.get("text") or ""
+        decision: Decision = await anyio.to_thread.run_sync(kb.answer, question)
+        trail = {**decision.trail(), **understood(tracker)}
+        if decision.rule == "answer" and decision.faq is not None:
+            dispatcher.utter_message(text=decision.faq.answer, helpline={"faq_trail": trail})
+        elif decision.rule == "suggest" and decision.candidates:
+            buttons = [
+                {"title": c.question, "payload": select_payload(c.faq_id)}
+                for c in decision.candidates[:3]
+            ]
+            buttons.append({"title": NONE_OF_THESE, "payload": "/deny"})
+            dispatcher.utter_message(text=SUGGEST_PROMPT, buttons=buttons, helpline={"faq_trail": trail})
+        else:
+            dispatcher.utter_message(text=FALLBACK, helpline={"faq_trail": trail})
+        return []

@@ -1,0 +1,74 @@
+"""The gateway's composition root: builds the ASGI app from settings."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import AsyncIterator
+
+import anyio.to_thread
+import socketio
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine, text
+
+from bot.channels.web import WebChannel
+from bot.conversation_ids import ConversationIdSigner
+from bot.db import make_engine, make_session_factory
+from bot.pipeline import MessagePipeline
+from bot.rasa_client import RasaClient
+from bot.secrets import rasa_token, secret_key
+from bot.settings import Settings, get_settings
+from bot.transcript.store import TranscriptStore
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = files("bot") / "static"
+
+
+def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    settings = settings or get_settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    store = TranscriptStore(make_session_factory(engine))
+    rasa = RasaClient(settings.effective_rasa_url, rasa_token(settings), settings.rasa_timeout_seconds)
+    sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins="*", logger=False)
+    web = WebChannel(sio, ConversationIdSigner(secret_key(settings)), store, settings.max_message_chars)
+    pipeline = MessagePipeline(store, rasa, {web.name: web})
+    web.attach(pipeline)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        logger.info("gateway ready at %s", settings.effective_public_url)
+        yield
+        await pipeline.shutdown()
+        await rasa.aclose()
+        engine.dispose()
+
+    api = FastAPI(title="Helpline gateway", version="0.1.0", lifespan=lifespan)
+    api.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @api.get("/", include_in_schema=False)
+    async def chat_page() -> FileResponse:
+        return FileResponse(str(STATIC_DIR / "index.html"))
+
+    @api.get("/healthz", tags=["operations"])
+    async def health() -> JSONResponse:
+        """Liveness and dependencies: database reachable, Rasa answering."""
+        database = await anyio.to_thread.run_sync(_database_answers, engine)
+        rasa_ready = await rasa.is_ready()
+        status = 200 if database else 503
+        return JSONResponse({"database": database, "rasa": rasa_ready}, status_code=status)
+
+    return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
+
+
+def _database_answers(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:
+        logger.warning("database health check failed", exc_info=True)
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Customer channels: each adapts one protocol to the message pipeline."""

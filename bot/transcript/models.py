@@ -1,0 +1,88 @@
+"""Tables owned by the transcript log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit id.
+MessageId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TranscriptBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Conversation(TranscriptBase):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    # The channel's own id for the customer (a Telegram chat id); web ids are ours.
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_activity_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+
+class Message(TranscriptBase):
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(MessageId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    channel: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    author: Mapped[str] = mapped_column(String(16))  # customer | bot | agent | system
+    text: Mapped[str] = mapped_column(Text, default="")
+    # Set by the client so a re-sent message is stored and answered once.
+    client_message_id: Mapped[str | None] = mapped_column(String(64))
+    # received -> answered | failed for inbound; sent for outbound.
+    status: Mapped[str] = mapped_column(String(16))
+    buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    intent: Mapped[str | None] = mapped_column(String(64))
+    intent_confidence: Mapped[float | None] = mapped_column(Float)
+    faq_trail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    reply_to_id: Mapped[int | None] = mapped_column(
+        MessageId, ForeignKey("messages.id", ondelete="SET NULL")
+    )
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "client_message_id"),
+        Index("ix_messages_conversation_order", "conversation_id", "id"),
+        Index("ix_messages_reply_to", "reply_to_id"),
+    )

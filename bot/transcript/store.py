@@ -1,0 +1,253 @@
+"""Reading and writing the conversation log.
+
+Every method is async and runs its SQL in a worker thread, so the gateway's event loop
+never blocks on the database. Each call owns one short transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.transcript.models import Conversation, Message, utcnow
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    conversation_id: str
+    channel: str
+    direction: str
+    author: str
+    text: str
+    status: str
+    created_at: datetime
+    client_message_id: str | None = None
+    buttons: list[dict[str, Any]] | None = None
+    intent: str | None = None
+    intent_confidence: float | None = None
+    faq_trail: dict[str, Any] | None = None
+    latency_ms: float | None = None
+    reply_to_id: int | None = None
+
+    @classmethod
+    def of(cls, row: Message) -> "StoredMessage":
+        return cls(
+            id=row.id,
+            conversation_id=row.conversation_id,
+            channel=row.channel,
+            direction=row.direction,
+            author=row.author,
+            text=row.text,
+            status=row.status,
+            created_at=row.created_at,
+            client_message_id=row.client_message_id,
+            buttons=row.buttons,
+            intent=row.intent,
+            intent_confidence=row.intent_confidence,
+            faq_trail=row.faq_trail,
+            latency_ms=row.latency_ms,
+            reply_to_id=row.reply_to_id,
+        )
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    message: StoredMessage
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class OutboundDraft:
+    """A reply about to be stored (before it is delivered)."""
+
+    text: str
+    author: str = "bot"
+    buttons: list[dict[str, Any]] | None = None
+    faq_trail: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TranscriptStore:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._sessions = session_factory
+
+    async def _run(self, work: Callable[[Session], T]) -> T:
+        def in_thread() -> T:
+            with self._sessions.begin() as session:
+                return work(session)
+
+        return await anyio.to_thread.run_sync(in_thread)
+
+    async def open_conversation(self, channel: str, external_id: str | None = None) -> str:
+        """The conversation id for this customer; created on first contact."""
+
+        def work(session: Session) -> str:
+            if external_id is not None:
+                found = session.scalar(
+                    select(Conversation.id).where(
+                        Conversation.channel == channel, Conversation.external_id == external_id
+                    )
+                )
+                if found:
+                    return found
+            conversation = Conversation(
+                id=uuid.uuid4().hex, channel=channel, external_id=external_id
+            )
+            session.add(conversation)
+            return conversation.id
+
+        try:
+            return await self._run(work)
+        except IntegrityError:
+            # Two first messages of one Telegram chat raced; the other one created it.
+            return await self._run(work)
+
+    async def conversation_exists(self, conversation_id: str) -> bool:
+        return await self._run(
+            lambda s: s.get(Conversation, conversation_id) is not None
+        )
+
+    async def ensure_conversation(self, conversation_id: str, channel: str) -> None:
+        """Create the row for a server-issued id the first time it is used."""
+
+        def work(session: Session) -> None:
+            if session.get(Conversation, conversation_id) is None:
+                session.add(Conversation(id=conversation_id, channel=channel))
+
+        try:
+            await self._run(work)
+        except IntegrityError:
+            pass  # created concurrently by another connection of the same customer
+
+    async def record_inbound(
+        self,
+        conversation_id: str,
+        channel: str,
+        text: str,
+        client_message_id: str | None,
+    ) -> InboundResult:
+        """Persist a customer message; a known client id returns the stored one."""
+
+        def find(session: Session) -> Message | None:
+            if client_message_id is None:
+                return None
+            return session.scalar(
+                select(Message).where(
+                    Message.conversation_id == conversation_id,
+                    Message.client_message_id == client_message_id,
+                )
+            )
+
+        def work(session: Session) -> InboundResult:
+            existing = find(session)
+            if existing is not None:
+                return InboundResult(StoredMessage.of(existing), duplicate=True)
+            row = Message(
+                conversation_id=conversation_id,
+                channel=channel,
+                direction="in",
+                author="customer",
+                text=text,
+                client_message_id=client_message_id,
+                status="received",
+            )
+            session.add(row)
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(last_activity_at=utcnow())
+            )
+            session.flush()
+            return InboundResult(StoredMessage.of(row), duplicate=False)
+
+        try:
+            return await self._run(work)
+        except IntegrityError:
+            # The same client id arrived twice at once; the first insert won.
+            return await self._run(lambda s: InboundResult(StoredMessage.of(find(s)), True))  # type: ignore[arg-type]
+
+    async def record_outbound(
+        self,
+        conversation_id: str,
+        channel: str,
+        drafts: list[OutboundDraft],
+        reply_to_id: int | None = None,
+        latency_ms: float | None = None,
+    ) -> list[StoredMessage]:
+        def work(session: Session) -> list[StoredMessage]:
+            rows = [
+                Message(
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    direction="out",
+                    author=draft.author,
+                    text=draft.text,
+                    buttons=draft.buttons or None,
+                    faq_trail=draft.faq_trail,
+                    status="sent",
+                    reply_to_id=reply_to_id,
+                    latency_ms=latency_ms,
+                )
+                for draft in drafts
+            ]
+            session.add_all(rows)
+            session.flush()
+            return [StoredMessage.of(row) for row in rows]
+
+        return await self._run(work)
+
+    async def complete_inbound(
+        self,
+        message_id: int,
+        *,
+        status: str,
+        intent: str | None = None,
+        intent_confidence: float | None = None,
+        latency_ms: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        await self._run(
+            lambda s: s.execute(
+                update(Message)
+                .where(Message.id == message_id)
+                .values(
+                    status=status,
+                    intent=intent,
+                    intent_confidence=intent_confidence,
+                    latency_ms=latency_ms,
+                    error=error,
+                )
+            )
+        )
+
+    async def replies_to(self, message_id: int) -> list[StoredMessage]:
+        return await self._run(
+            lambda s: [
+                StoredMessage.of(row)
+                for row in s.scalars(
+                    select(Message).where(Message.reply_to_id == message_id).order_by(Message.id)
+                )
+            ]
+        )
+
+    async def history(self, conversation_id: str, limit: int = 200) -> list[StoredMessage]:
+        def work(session: Session) -> list[StoredMessage]:
+            rows = session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            ).all()
+            return [StoredMessage.of(row) for row in reversed(rows)]
+
+        return await self._run(work)
