@@ -1,0 +1,72 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL where TEST_DATABASE_URL points)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.db import make_engine, make_session_factory
+from bot.migrate import upgrade
+from bot.transcript.store import TranscriptStore
+
+PROJECT = Path(__file__).resolve().parent.parent
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def _driver_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway database on the server TEST_DATABASE_URL names, dropped afterwards."""
+    if not TEST_DATABASE_URL:
+        pytest.skip("TEST_DATABASE_URL not set: PostgreSQL variant skipped")
+    base = make_url(_driver_url(TEST_DATABASE_URL))
+    name = f"helpline_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'helpline.db'}"
+        upgrade(url)
+        yield url
+        return
+    url = request.getfixturevalue("postgresql_url_clean")
+    yield url
+
+
+@pytest.fixture
+def postgresql_url_clean(postgres_url: str) -> str:
+    engine = create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE messages, conversations RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return postgres_url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[TranscriptStore]:
+    engine = make_engine(database_url)
+    yield TranscriptStore(make_session_factory(engine))
+    engine.dispose()

@@ -1,0 +1,154 @@
+"""Run the real gateway (uvicorn + socket.io) in-process against a scriptable Rasa.
+
+The stand-in Rasa is a real HTTP server speaking the Helpline channel's wire format
+(bot/rasa_channel.py), so the gateway's client, timeouts and error paths are exercised
+for real; the full stack with the real Rasa is covered in tests/integration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import socketio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.app import create_app
+from bot.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ScriptedRasa:
+    """Answers "echo: <text>"; a text "slow:<seconds> ..." delays the answer."""
+
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    status: int = 200
+
+    async def webhook(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        self.calls.append(body)
+        text: str = body["message"]
+        if text.startswith("slow:"):
+            await asyncio.sleep(float(text.split()[0][5:]))
+        if self.status != 200:
+            return JSONResponse({"error": "scripted failure"}, status_code=self.status)
+        message = {"recipient_id": body["sender"], "text": f"echo: {text}"}
+        if text == "buttons":
+            message["buttons"] = [{"title": "Yes", "payload": "/affirm"}]
+        return JSONResponse(
+            {"intent": {"name": "faq", "confidence": 0.9}, "messages": [message], "rasa_ms": 1.0}
+        )
+
+    def app(self) -> Starlette:
+        async def health(_: Request) -> JSONResponse:
+            return JSONResponse({"status": "ok"})
+
+        return Starlette(
+            routes=[
+                Route("/", health),
+                Route("/webhooks/helpline/webhook", self.webhook, methods=["POST"]),
+            ]
+        )
+
+
+@asynccontextmanager
+async def serve(app: Any, port: int) -> AsyncIterator[None]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@dataclass
+class Gateway:
+    url: str
+    rasa: ScriptedRasa
+    settings: Settings
+
+
+@asynccontextmanager
+async def running_gateway(
+    tmp_path: Path, database_url: str, *, rasa_timeout: float = 3.0, rasa_up: bool = True
+) -> AsyncIterator[Gateway]:
+    rasa = ScriptedRasa()
+    rasa_port, gateway_port = free_port(), free_port()
+    settings = Settings(
+        home=tmp_path,
+        database_url=database_url,
+        secret_key="test-secret",
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        rasa_timeout_seconds=rasa_timeout,
+        port=gateway_port,
+        max_message_chars=4000,
+    )
+    async with serve(create_app(settings), gateway_port):
+        if rasa_up:
+            async with serve(rasa.app(), rasa_port):
+                yield Gateway(f"http://127.0.0.1:{gateway_port}", rasa, settings)
+        else:
+            yield Gateway(f"http://127.0.0.1:{gateway_port}", rasa, settings)
+
+
+class ChatClient:
+    """A socket.io customer that records every event it receives."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self.session_id: str | None = None
+        for name in ("session_confirm", "bot_uttered", "helpline_notice", "helpline_error", "history"):
+            self.sio.on(name, self._recorder(name))
+
+    def _recorder(self, name: str):  # type: ignore[no-untyped-def]
+        async def record(data: Any = None) -> None:
+            if name == "session_confirm":
+                self.session_id = data
+            await self.events.put((name, data))
+
+        return record
+
+    async def connect(self, url: str, session_id: str | None = None) -> str:
+        await self.sio.connect(url, transports=["websocket"])
+        await self.sio.emit("session_request", {"session_id": session_id})
+        name, data = await self.next_event()
+        assert name == "session_confirm"
+        return str(data)
+
+    async def say(self, text: str, message_id: str | None = None) -> Any:
+        return await self.send_raw({"message": text, "message_id": message_id})
+
+    async def send_raw(self, payload: Any) -> Any:
+        return await self.sio.call("user_uttered", payload, timeout=15)
+
+    async def next_event(self, timeout: float = 10.0) -> tuple[str, Any]:
+        return await asyncio.wait_for(self.events.get(), timeout)
+
+    async def next_of(self, name: str, timeout: float = 10.0) -> Any:
+        while True:
+            event, data = await self.next_event(timeout)
+            if event == name:
+                return data
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
