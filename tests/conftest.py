@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from bot.db import make_engine, make_session_factory
 from bot.migrate import upgrade
 from bot.transcript.store import TranscriptStore
+from tests.stack_harness import Stack, make_stack
 
 PROJECT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
@@ -70,3 +71,15 @@ def store(database_url: str) -> Iterator[TranscriptStore]:
     engine = make_engine(database_url)
     yield TranscriptStore(make_session_factory(engine))
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Real Rasa + action server + gateway, started once for the whole test session."""
+    running = make_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        for name in ("actions", "rasa", "gateway"):
+            running.start(name)
+        yield running
+    finally:
+        running.stop_all()
