@@ -8,7 +8,6 @@ for real; the full stack with the real Rasa is covered in tests/integration.
 from __future__ import annotations
 
 import asyncio
-import socket
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +21,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.app import create_app
+from bot.local_stack import free_port
 from bot.settings import Settings
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -1,0 +1,117 @@
+"""Start the real Helpline processes (Rasa, action server, gateway) one by one.
+
+Used by the integration tests and the benchmark, which need to stop and restart single
+services; `helpline run` uses bot/supervisor.py instead.
+
+The same service definitions as `helpline run` (bot.cli.service_specs), on free ports,
+with their state in a temporary folder; logs go to test-output/ for post-mortems.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bot.cli import service_specs
+from bot.settings import Settings
+from bot.supervisor import ServiceSpec
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+OUTPUT = PROJECT / "test-output"
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    env: dict[str, str]
+    specs: dict[str, ServiceSpec]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.port}"
+
+    def start(self, name: str, timeout: float = 240.0) -> None:
+        spec = self.specs[name]
+        OUTPUT.mkdir(exist_ok=True)
+        log = open(OUTPUT / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            spec.command, cwd=spec.cwd, env={**self.env, **spec.env},
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.processes[name].poll() is not None:
+                raise RuntimeError(f"{name} exited early; see test-output/{name}.log")
+            try:
+                if httpx.get(spec.health_url, timeout=2).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"{name} not healthy after {timeout}s; see test-output/{name}.log")
+
+    def stop(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+
+def make_stack(state_dir: Path, database_url: str | None = None) -> Stack:
+    env = {
+        **os.environ,
+        "HELPLINE_HOME": str(PROJECT),
+        "HELPLINE_VAR_DIR": str(state_dir),
+        "DATABASE_URL": database_url or f"sqlite:///{state_dir / 'helpline.db'}",
+        # The FAQ index is cached across runs: rebuilt only when the FAQ or model changes.
+        "HELPLINE_KB_INDEX_DIR": str(PROJECT / ".cache" / "test-kb"),
+        "HELPLINE_SECRET_KEY": "integration-test-secret",
+        "HELPLINE_RASA_PORT": str(free_port()),
+        "HELPLINE_ACTION_PORT": str(free_port()),
+        "HELPLINE_PORT": str(free_port()),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    for stale in ("HELPLINE_RASA_URL", "HELPLINE_ACTION_SERVER_URL", "REDIS_URL"):
+        env.pop(stale, None)
+    settings = Settings(
+        home=PROJECT,
+        state_dir=state_dir,
+        database_url=env["DATABASE_URL"],
+        kb_index_dir=Path(env["HELPLINE_KB_INDEX_DIR"]),
+        secret_key=env["HELPLINE_SECRET_KEY"],
+        rasa_port=int(env["HELPLINE_RASA_PORT"]),
+        action_port=int(env["HELPLINE_ACTION_PORT"]),
+        port=int(env["HELPLINE_PORT"]),
+    )
+    # Migrate, build the FAQ index, train Rasa if its data changed: what `run` does first.
+    subprocess.run(
+        [sys.executable, "-m", "bot", "prepare"], cwd=PROJECT, env=env, check=True
+    )
+    return Stack(settings, env, {spec.name: spec for spec in service_specs(settings)})
