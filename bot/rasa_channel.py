@@ -21,6 +21,8 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
+
+from bot import rasa_speedups
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -57,6 +59,7 @@ class HelplineInput(InputChannel):
 
     def __init__(self, token: Text) -> None:
         self.token = token
+        rasa_speedups.apply()
 
     def _authorised(self, request: Request) -> bool:
         if not self.token:

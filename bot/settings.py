@@ -18,7 +18,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Every setting Helpline reads. The README's settings table mirrors this class."""
 
-    model_config = SettingsConfigDict(env_prefix="HELPLINE_", extra="ignore")
+    # populate_by_name: code (tests, the stack runner) passes fields by name, the
+    # environment by their variable names.
+    model_config = SettingsConfigDict(env_prefix="HELPLINE_", extra="ignore", populate_by_name=True)
 
     home: Path = Field(
         default_factory=Path.cwd,

