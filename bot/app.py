@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
+from datetime import datetime
 from importlib.resources import files
 from typing import AsyncIterator
 
@@ -21,6 +23,7 @@ from bot.pipeline import MessagePipeline
 from bot.rasa_client import RasaClient
 from bot.secrets import rasa_token, secret_key
 from bot.settings import Settings, get_settings
+from bot.transcript.models import utcnow
 from bot.transcript.store import TranscriptStore
 
 logger = logging.getLogger(__name__)
@@ -40,8 +43,11 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        started_at = utcnow()
+        resume = asyncio.create_task(_resume_when_rasa_ready(pipeline, rasa, started_at))
         logger.info("gateway ready at %s", settings.effective_public_url)
         yield
+        resume.cancel()
         await pipeline.shutdown()
         await rasa.aclose()
         engine.dispose()
@@ -72,3 +78,21 @@ def _database_answers(engine: Engine) -> bool:
         logger.warning("database health check failed", exc_info=True)
         return False
     return True
+
+
+async def _resume_when_rasa_ready(
+    pipeline: MessagePipeline, rasa: RasaClient, started_at: datetime, patience_seconds: float = 300.0
+) -> None:
+    """Answer what a stopped gateway left unanswered, once Rasa can take it.
+
+    Started in the background: Rasa takes far longer to start than the gateway, and
+    resuming against a Rasa that is still loading would only produce apologies.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + patience_seconds
+    while not await rasa.is_ready():
+        if loop.time() > deadline:
+            logger.warning("Rasa not ready after %.0fs; resuming anyway", patience_seconds)
+            break
+        await asyncio.sleep(1.0)
+    await pipeline.resume_unanswered(started_at)

@@ -11,6 +11,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.base import CustomerChannel
@@ -19,6 +20,10 @@ from bot.sequencing import SerialExecutor
 from bot.transcript.store import InboundResult, OutboundDraft, StoredMessage, TranscriptStore
 
 logger = logging.getLogger(__name__)
+
+# A message stored but left unanswered by a stopped gateway is answered at start-up if it
+# is this recent; older ones would surprise the customer more than help them.
+RESUME_WINDOW = timedelta(minutes=15)
 
 APOLOGY = (
     "Sorry, I'm having trouble answering right now. Your message is saved; "
@@ -94,6 +99,23 @@ class MessagePipeline:
             # Submitted from inside the intake job, so turns queue in stored order.
             self._turns.submit(inbound.conversation_id, lambda: self._answer(result.message))
         return result
+
+    async def resume_unanswered(self, started_at: datetime) -> int:
+        """Answer messages a previous gateway process stored but did not answer.
+
+        Only messages stored before this process started count: later ones are this
+        process's own, already queued.
+        """
+        cutoff = started_at - RESUME_WINDOW
+        expired = await self._store.expire_unanswered(cutoff)
+        pending = [
+            m for m in await self._store.unanswered(cutoff, started_at) if m.channel in self._channels
+        ]
+        for message in pending:
+            self._turns.submit(message.conversation_id, lambda m=message: self._answer(m))
+        if pending or expired:
+            logger.info("resuming %d unanswered messages (%d too old)", len(pending), expired)
+        return len(pending)
 
     async def replies_to(self, message_id: int) -> list[StoredMessage]:
         return await self._store.replies_to(message_id)

@@ -240,6 +240,41 @@ class TranscriptStore:
             ]
         )
 
+    async def unanswered(self, since: datetime, until: datetime) -> list[StoredMessage]:
+        """Customer messages stored in [since, until) but never answered."""
+        return await self._run(
+            lambda s: [
+                StoredMessage.of(row)
+                for row in s.scalars(
+                    select(Message)
+                    .where(
+                        Message.direction == "in",
+                        Message.status == "received",
+                        Message.created_at >= since,
+                        Message.created_at < until,
+                    )
+                    .order_by(Message.id)
+                )
+            ]
+        )
+
+    async def expire_unanswered(self, before: datetime) -> int:
+        """Mark messages too old to answer now as failed, so their state is truthful."""
+
+        def work(session: Session) -> int:
+            result = session.execute(
+                update(Message)
+                .where(
+                    Message.direction == "in",
+                    Message.status == "received",
+                    Message.created_at < before,
+                )
+                .values(status="failed", error="not answered before a restart")
+            )
+            return int(result.rowcount or 0)
+
+        return await self._run(work)
+
     async def history(self, conversation_id: str, limit: int = 200) -> list[StoredMessage]:
         def work(session: Session) -> list[StoredMessage]:
             rows = session.scalars(

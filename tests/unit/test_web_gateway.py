@@ -179,3 +179,36 @@ async def test_history_redraws_a_conversation_after_reload(tmp_path: Path, datab
             ("in", "first"), ("out", "echo: first")
         ]
         await again.close()
+
+
+async def test_messages_left_unanswered_by_a_crash_are_answered_at_start(
+    tmp_path: Path, database_url: str
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.transcript.models import Message, utcnow
+
+    store = store_for(database_url)
+    await store.ensure_conversation("a" * 32, "web")
+    fresh = await store.record_inbound("a" * 32, "web", "stored, then the gateway died", "x1")
+    await store.ensure_conversation("b" * 32, "web")
+    stale = await store.record_inbound("b" * 32, "web", "from last week", "x2")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            update(Message).where(Message.id == stale.message.id)
+            .values(created_at=utcnow() - timedelta(days=7))
+        )
+    engine.dispose()
+    async with running_gateway(tmp_path, database_url) as gateway:
+        for _ in range(100):
+            if gateway.rasa.calls:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.2)
+    assert [c["message"] for c in gateway.rasa.calls] == ["stored, then the gateway died"]
+    answered = await store.history("a" * 32)
+    assert answered[0].status == "answered" and answered[1].text == "echo: stored, then the gateway died"
+    assert (await store.history("b" * 32))[0].status == "failed"
