@@ -83,7 +83,9 @@ class Stack:
             self.stop(name)
 
 
-def make_stack(state_dir: Path, database_url: str | None = None) -> Stack:
+def make_stack(
+    state_dir: Path, database_url: str | None = None, redis_url: str | None = None
+) -> Stack:
     env = {
         **os.environ,
         "HELPLINE_HOME": str(PROJECT),
@@ -100,6 +102,8 @@ def make_stack(state_dir: Path, database_url: str | None = None) -> Stack:
     }
     for stale in ("HELPLINE_RASA_URL", "HELPLINE_ACTION_SERVER_URL", "REDIS_URL"):
         env.pop(stale, None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     settings = Settings(
         home=PROJECT,
         state_dir=state_dir,
@@ -109,6 +113,7 @@ def make_stack(state_dir: Path, database_url: str | None = None) -> Stack:
         rasa_port=int(env["HELPLINE_RASA_PORT"]),
         action_port=int(env["HELPLINE_ACTION_PORT"]),
         port=int(env["HELPLINE_PORT"]),
+        redis_url=redis_url,
     )
     # Migrate, build the FAQ index, train Rasa if its data changed: what `run` does first.
     subprocess.run(
