@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from alembic import context
 
+from bot.auth.models import AuthBase
 from bot.db import make_engine
 from bot.transcript.models import TranscriptBase
 
-target_metadata = [TranscriptBase.metadata]
+target_metadata = [TranscriptBase.metadata, AuthBase.metadata]
 
 config = context.config
 

@@ -1,0 +1,1 @@
+"""Authentication and access: users, roles, sessions, CSRF and the audit log."""
