@@ -2,34 +2,32 @@
 
 A thin adapter: it reads the question from the tracker, asks knowledge_base, and turns
 the decision into messages. The decision's trail (faq id, score, top-3, rule) travels in
-each bot message's metadata under "helpline", where the gateway stores it.
+each bot message's metadata under "helpline", where the gateway stores it. Two fallbacks
+in a row offer a human (the offer's button carries the reason "repeated_fallback").
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import anyio.to_thread
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import provider
+from actions.offers import NONE_OF_THESE, OFFER_HUMAN, feedback_buttons, human_offer_buttons, payload
 from knowledge_base import Decision
 
 logger = logging.getLogger(__name__)
 
 SUGGEST_PROMPT = "I'm not completely sure. Did you mean one of these?"
-NONE_OF_THESE = "None of these"
 FALLBACK = (
     "Sorry, I don't have an answer for that yet. Could you rephrase your question, "
     "or ask about orders, delivery, returns, payment, invoices or your account?"
 )
-
-
-def select_payload(faq_id: str) -> str:
-    return "/faq_select" + json.dumps({"faq_id": faq_id}, separators=(",", ":"))
+FALLBACKS_BEFORE_OFFER = 2
 
 
 def understood(tracker: Tracker) -> dict[str, Any]:
@@ -42,6 +40,18 @@ def selected_faq_id(tracker: Tracker) -> str | None:
         return None
     value = next(tracker.get_latest_entity_values("faq_id"), None)
     return str(value) if value else None
+
+
+def fallback(dispatcher: CollectingDispatcher, tracker: Tracker, trail: dict[str, Any]) -> list[dict[str, Any]]:
+    streak = int(tracker.get_slot("fallback_streak") or 0) + 1
+    if streak >= FALLBACKS_BEFORE_OFFER:
+        dispatcher.utter_message(
+            text=OFFER_HUMAN, buttons=human_offer_buttons("repeated_fallback"),
+            helpline={"faq_trail": {**trail, "offer": "human"}},
+        )
+        return [SlotSet("fallback_streak", 0)]
+    dispatcher.utter_message(text=FALLBACK, helpline={"faq_trail": trail})
+    return [SlotSet("fallback_streak", streak)]
 
 
 class ActionAnswerFaq(Action):
@@ -57,25 +67,28 @@ class ActionAnswerFaq(Action):
             entry = kb.get(chosen)
             if entry is None:
                 # Unknown or stale button payload: treat it like an unanswerable question.
-                dispatcher.utter_message(text=FALLBACK, helpline={"faq_trail": {
-                    "rule": "unknown_selection", "faq_id": chosen, **understood(tracker)}})
-                return []
-            dispatcher.utter_message(text=entry.answer, helpline={"faq_trail": {
-                "rule": "selected", "faq_id": entry.id, "score": 1.0, **understood(tracker)}})
-            return []
+                return fallback(dispatcher, tracker, {"rule": "unknown_selection", "faq_id": chosen, **understood(tracker)})
+            dispatcher.utter_message(
+                text=entry.answer, buttons=feedback_buttons(entry.id),
+                helpline={"faq_trail": {"rule": "selected", "faq_id": entry.id, "score": 1.0, **understood(tracker)}},
+            )
+            return [SlotSet("fallback_streak", 0)]
 
         question = tracker.latest_message.get("text") or ""
         decision: Decision = await anyio.to_thread.run_sync(kb.answer, question)
         trail = {**decision.trail(), **understood(tracker)}
         if decision.rule == "answer" and decision.faq is not None:
-            dispatcher.utter_message(text=decision.faq.answer, helpline={"faq_trail": trail})
-        elif decision.rule == "suggest" and decision.candidates:
+            dispatcher.utter_message(
+                text=decision.faq.answer, buttons=feedback_buttons(decision.faq.id),
+                helpline={"faq_trail": trail},
+            )
+            return [SlotSet("fallback_streak", 0)]
+        if decision.rule == "suggest" and decision.candidates:
             buttons = [
-                {"title": c.question, "payload": select_payload(c.faq_id)}
+                {"title": c.question, "payload": payload("faq_select", faq_id=c.faq_id)}
                 for c in decision.candidates[:3]
             ]
-            buttons.append({"title": NONE_OF_THESE, "payload": "/deny"})
+            buttons.append({"title": NONE_OF_THESE, "payload": payload("deny")})
             dispatcher.utter_message(text=SUGGEST_PROMPT, buttons=buttons, helpline={"faq_trail": trail})
-        else:
-            dispatcher.utter_message(text=FALLBACK, helpline={"faq_trail": trail})
-        return []
+            return []
+        return fallback(dispatcher, tracker, trail)

@@ -7,6 +7,7 @@ bot turn behind any earlier message of the same conversation.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -32,7 +33,9 @@ APOLOGY = (
 
 # Button payloads customers may send as "/intent{...}". Anything else starting with "/"
 # is treated as plain text, so a customer cannot trigger internal intents by typing them.
-CUSTOMER_PAYLOAD_INTENTS = frozenset({"faq_select", "affirm", "deny", "greet", "request_human"})
+CUSTOMER_PAYLOAD_INTENTS = frozenset(
+    {"faq_select", "feedback", "affirm", "deny", "greet", "request_human"}
+)
 _PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_][\w-]*)(?P<rest>\{.*\})?$", re.DOTALL)
 
 
@@ -49,6 +52,18 @@ def customer_text_for_rasa(text: str) -> str:
     if match and match.group("intent") not in CUSTOMER_PAYLOAD_INTENTS:
         return text.strip().lstrip("/")
     return text
+
+
+def payload_of(text: str) -> tuple[str, dict[str, Any]] | None:
+    """("intent", entities) when the text is a button payload, else None."""
+    match = _PAYLOAD.match(text.strip())
+    if not match:
+        return None
+    try:
+        entities = json.loads(match.group("rest") or "{}")
+    except ValueError:
+        return None
+    return (match.group("intent"), entities) if isinstance(entities, dict) else None
 
 
 def drafts_from_turn(turn: BotTurn) -> list[OutboundDraft]:
@@ -120,8 +135,15 @@ class MessagePipeline:
     async def replies_to(self, message_id: int) -> list[StoredMessage]:
         return await self._store.replies_to(message_id)
 
+    async def _note_feedback(self, message: StoredMessage) -> None:
+        payload = payload_of(message.text)
+        if payload and payload[0] == "feedback" and isinstance(payload[1].get("faq_id"), str):
+            helpful = str(payload[1].get("helpful", "")).lower() == "yes"
+            await self._store.record_feedback(message.conversation_id, payload[1]["faq_id"], helpful)
+
     async def _answer(self, message: StoredMessage) -> None:
         started = time.perf_counter()
+        await self._note_feedback(message)
         channel = self._channels[message.channel]
         try:
             turn = await self._rasa.send(

@@ -103,6 +103,9 @@ class Message(TranscriptBase):
         MessageId, ForeignKey("messages.id", ondelete="SET NULL")
     )
     error: Mapped[str | None] = mapped_column(String(200))
+    # "Did this help?" on a bot answer: "up" or "down", with when it was given.
+    feedback: Mapped[str | None] = mapped_column(String(8))
+    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -38,6 +38,7 @@ class StoredMessage:
     faq_trail: dict[str, Any] | None = None
     latency_ms: float | None = None
     reply_to_id: int | None = None
+    feedback: str | None = None
 
     @classmethod
     def of(cls, row: Message) -> "StoredMessage":
@@ -57,6 +58,7 @@ class StoredMessage:
             faq_trail=row.faq_trail,
             latency_ms=row.latency_ms,
             reply_to_id=row.reply_to_id,
+            feedback=row.feedback,
         )
 
 
@@ -239,6 +241,29 @@ class TranscriptStore:
                 )
             ]
         )
+
+    async def record_feedback(self, conversation_id: str, faq_id: str, helpful: bool) -> int | None:
+        """Attach "did this help?" to the latest answer of that FAQ in the conversation."""
+
+        def work(session: Session) -> int | None:
+            answers = session.scalars(
+                select(Message)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == "out",
+                    Message.faq_trail.is_not(None),
+                )
+                .order_by(Message.id.desc())
+                .limit(20)
+            )
+            for answer in answers:
+                if (answer.faq_trail or {}).get("faq_id") == faq_id:
+                    answer.feedback = "up" if helpful else "down"
+                    answer.feedback_at = utcnow()
+                    return answer.id
+            return None
+
+        return await self._run(work)
 
     async def unanswered(self, since: datetime, until: datetime) -> list[StoredMessage]:
         """Customer messages stored in [since, until) but never answered."""

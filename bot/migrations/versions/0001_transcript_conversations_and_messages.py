@@ -45,6 +45,8 @@ def upgrade() -> None:
     sa.Column('latency_ms', sa.Float(), nullable=True),
     sa.Column('reply_to_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('error', sa.String(length=200), nullable=True),
+    sa.Column('feedback', sa.String(length=8), nullable=True),
+    sa.Column('feedback_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_messages_conversation_id_conversations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['reply_to_id'], ['messages.id'], name=op.f('fk_messages_reply_to_id_messages'), ondelete='SET NULL'),
