@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .encoder import Encoder, canonical_model_name, load_encoder
+from .adaptation import AdaptConfig, adapt
+from .encoder import Encoder, SentenceTransformerEncoder, canonical_model_name, load_encoder
+from .head import HeadConfig, train_head
 from .index import EXACT_LIMIT, VectorIndex
 from .manifest import Manifest
 from .records import FaqEntry
-from .scoring import SCORE_NAME
+from .scoring import SCORE_NAME, centroids_of
 from .source import content_hash, load_faq_dir
-from .store import IndexLoadError, build_lock, new_version_dir, publish, read_current_verified_manifest, write_arrays
+from .store import ENCODER_DIR, IndexLoadError, build_lock, new_version_dir, publish, read_current_verified_manifest, write_arrays
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +31,36 @@ class BuildConfig:
 
     score: str = SCORE_NAME
     exact_limit: int = EXACT_LIMIT
+    adapt: AdaptConfig = field(default_factory=AdaptConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-DEFAULT_BUILD_CONFIG = BuildConfig()
+ENV_ADAPT = "HELPLINE_KB_ADAPT"  # "0" turns encoder adaptation off
+ENV_ADAPT_STEPS = "HELPLINE_KB_ADAPT_MAX_STEPS"
+
+
+def default_build_config() -> BuildConfig:
+    """The build settings in force, from the environment (so CLI and bot agree)."""
+    adapt_cfg = AdaptConfig()
+    flag = os.environ.get(ENV_ADAPT, "").strip().lower()
+    if flag in ("0", "false", "no", "off"):
+        adapt_cfg = replace(adapt_cfg, enabled=False)
+    steps = os.environ.get(ENV_ADAPT_STEPS, "").strip()
+    if steps:
+        try:
+            adapt_cfg = replace(adapt_cfg, max_steps=max(1, int(steps)), min_steps=min(adapt_cfg.min_steps, max(1, int(steps))))
+        except ValueError:
+            logger.warning("ignoring %s=%r (not an integer)", ENV_ADAPT_STEPS, steps)
+    return BuildConfig(adapt=adapt_cfg)
+
+
+# For tests and quick experiments: plain embeddings, no training at build time.
+PLAIN_BUILD_CONFIG = BuildConfig(adapt=AdaptConfig(enabled=False), head=HeadConfig(enabled=False))
+
+
 
 
 def build_index(
@@ -43,7 +70,7 @@ def build_index(
     *,
     progress: bool = True,
     encoder: Encoder | None = None,
-    config: BuildConfig = DEFAULT_BUILD_CONFIG,
+    config: BuildConfig | None = None,
     force: bool = False,
 ) -> Manifest:
     """Validate the FAQ sources and build an index version; no-op if nothing changed."""
@@ -58,9 +85,10 @@ def build_from_entries(
     *,
     progress: bool = True,
     encoder: Encoder | None = None,
-    config: BuildConfig = DEFAULT_BUILD_CONFIG,
+    config: BuildConfig | None = None,
     force: bool = False,
 ) -> Manifest:
+    config = config or default_build_config()
     model_name = encoder.name if encoder is not None else canonical_model_name(model)
     digest = content_hash(entries)
     build_config = config.to_dict()
@@ -76,19 +104,27 @@ def build_from_entries(
                 logger.info("index %s is up to date (content %s, model %s)", existing.version, digest[:12], model_name)
                 return existing
         started = time.perf_counter()
-        encoder = encoder or load_encoder(model)
-        texts: list[str] = []
-        rows: list[int] = []
-        for position, entry in enumerate(entries):
-            for text in entry.texts():
-                texts.append(text)
-                rows.append(position)
-        logger.info("encoding %d phrasings of %d FAQs with %s", len(texts), len(entries), model_name)
-        vectors = encoder.encode(texts, batch_size=64, progress=progress)
-        index = VectorIndex.build(vectors, exact_limit=config.exact_limit, progress=progress)
+        groups = [entry.texts() for entry in entries]
+        texts = [text for group in groups for text in group]
+        rows = np.asarray([i for i, group in enumerate(groups) for _ in group], dtype=np.int32)
         tmp_dir = new_version_dir(index_dir)
         try:
-            files = write_arrays(tmp_dir, entries, np.asarray(rows, dtype=np.int32), index)
+            adapted = False
+            adaptable = encoder is None or isinstance(encoder, SentenceTransformerEncoder)
+            if config.adapt.enabled and adaptable and len(entries) >= config.adapt.min_faqs:
+                # A private copy: the base model may be shared with a running KnowledgeBase.
+                work = load_encoder(model if encoder is None else encoder.location)
+                report = adapt(work.model, groups, config.adapt, progress=progress)
+                work.save(tmp_dir / ENCODER_DIR)
+                encoder, adapted = work, True
+                logger.info("adapted encoder saved (%s)", report)
+            encoder = encoder or load_encoder(model)
+            logger.info("encoding %d phrasings of %d FAQs with %s", len(texts), len(entries), model_name)
+            vectors = encoder.encode(texts, batch_size=64, progress=progress)
+            index = VectorIndex.build(vectors, exact_limit=config.exact_limit, progress=progress)
+            centroids = centroids_of(vectors, rows, len(entries))
+            head = train_head(vectors, rows, len(entries), config.head)
+            files = write_arrays(tmp_dir, entries, rows, index, centroids, head)
             now = datetime.now(timezone.utc)
             version = f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{digest[:8]}"
             manifest = Manifest(
@@ -102,7 +138,7 @@ def build_from_entries(
                 index_kind=index.kind,
                 created_at=now.isoformat(),
                 build_seconds=round(time.perf_counter() - started, 3),
-                adapted_encoder=False,
+                adapted_encoder=adapted,
                 files=files,
             )
             manifest.write(tmp_dir / "manifest.json")

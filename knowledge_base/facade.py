@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from .builder import DEFAULT_BUILD_CONFIG, BuildConfig, build_index
+from .builder import BuildConfig, build_index, default_build_config
 from .encoder import DEFAULT_MODEL, MAX_QUERY_CHARS, Encoder, canonical_model_name, load_encoder
 from .manifest import Manifest
 from .policy import Thresholds
@@ -43,7 +43,7 @@ class KnowledgeBase:
         faq_dir: Path | None,
         model: str,
         encoder_factory: Callable[[], Encoder],
-        config: BuildConfig = DEFAULT_BUILD_CONFIG,
+        config: BuildConfig,
     ):
         self._snapshot = snapshot
         self.thresholds = thresholds
@@ -66,11 +66,12 @@ class KnowledgeBase:
         model: str = DEFAULT_MODEL,
         thresholds: Path | None = None,
         encoder: Encoder | None = None,
-        config: BuildConfig = DEFAULT_BUILD_CONFIG,
+        config: BuildConfig | None = None,
         progress: bool = False,
     ) -> "KnowledgeBase":
         """Load the index; rebuild it from faq_dir when missing, corrupt, stale or built
         with another model. KnowledgeBaseUnavailable (or FaqValidationError) if impossible."""
+        config = config or default_build_config()
         index_dir = Path(index_dir)
         faq_dir = Path(faq_dir)
         model_name = encoder.name if encoder is not None else canonical_model_name(model)
@@ -114,12 +115,13 @@ class KnowledgeBase:
         model: str = DEFAULT_MODEL,
         thresholds: Path | Thresholds | None = None,
         encoder: Encoder | None = None,
-        config: BuildConfig = DEFAULT_BUILD_CONFIG,
+        config: BuildConfig | None = None,
         progress: bool = False,
     ) -> "KnowledgeBase":
         """Build (or reuse, when unchanged) an index for in-memory entries, e.g. an evaluation CSV."""
         from .builder import build_from_entries
 
+        config = config or default_build_config()
         encoder_factory = _shared_encoder_factory(model, encoder)
         # Loading the model before building lets the build reuse it instead of loading twice.
         build_from_entries(entries, Path(index_dir), model, progress=progress,

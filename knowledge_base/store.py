@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -39,7 +39,8 @@ CURRENT = "CURRENT"
 VERSIONS = "versions"
 ENCODER_DIR = "encoder"
 KEEP_VERSIONS = 3
-CHECKSUMMED = ("entries.json", "rows.npy", "vectors.faiss")
+CHECKSUMMED = ("entries.json", "rows.npy", "vectors.faiss", "centroids.npy")
+HEAD_FILE = "head.npz"  # optional: only when a head was trained
 
 
 class IndexLoadError(RuntimeError):
@@ -56,7 +57,8 @@ class Snapshot:
     rows: np.ndarray  # vector row -> position in entries
     index: VectorIndex
     encoder: Encoder
-    extras: dict[str, Any] = field(default_factory=dict)
+    centroids: np.ndarray  # unit mean phrasing vector per FAQ (same order as entries)
+    head: tuple[np.ndarray, np.ndarray] | None = None  # (weights, bias) of the FAQ classifier
     by_id: dict[str, FaqEntry] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -97,7 +99,8 @@ def read_current_manifest(index_dir: Path) -> Manifest:
 
 def verify_files(version_dir: Path, manifest: Manifest) -> None:
     """IndexLoadError unless every checksummed file is present and unmodified."""
-    for name in CHECKSUMMED:
+    names = [*CHECKSUMMED, *([HEAD_FILE] if HEAD_FILE in manifest.files else [])]
+    for name in names:
         path = version_dir / name
         try:
             actual = file_sha256(path)
@@ -121,7 +124,6 @@ def load_snapshot(
     base_encoder: Callable[[], Encoder],
     *,
     verify: bool = True,
-    extras_loader: Callable[[Path, Manifest], dict[str, Any]] | None = None,
 ) -> Snapshot:
     """Load the current version; IndexLoadError with the reason if anything is off."""
     version_dir = current_version_dir(index_dir)
@@ -137,12 +139,21 @@ def load_snapshot(
         entries = [FaqEntry.from_dict(d) for d in json.loads((version_dir / "entries.json").read_text(encoding="utf-8"))]
         rows = np.load(version_dir / "rows.npy", allow_pickle=False)
         index = VectorIndex.load(version_dir / "vectors.faiss", manifest.index_kind)
+        centroids = np.load(version_dir / "centroids.npy", allow_pickle=False)
+        head = None
+        if HEAD_FILE in manifest.files:
+            with np.load(version_dir / HEAD_FILE, allow_pickle=False) as data:
+                head = (np.ascontiguousarray(data["weights"], dtype=np.float32), data["bias"].astype(np.float32))
     except Exception as exc:  # noqa: BLE001 - faiss raises RuntimeError, numpy ValueError, ...
         raise IndexLoadError(f"cannot read index files in {version_dir}: {exc}") from None
     if index.size != len(rows) or index.size != manifest.n_vectors:
         raise IndexLoadError(f"{version_dir}: {index.size} vectors but {len(rows)} row labels")
     if len(entries) != manifest.n_faqs or (len(rows) and (rows.min() < 0 or rows.max() >= len(entries))):
         raise IndexLoadError(f"{version_dir}: row labels do not match the {len(entries)} FAQs")
+    if centroids.shape != (len(entries), manifest.dimension):
+        raise IndexLoadError(f"{version_dir}: centroids {centroids.shape} do not match {len(entries)} FAQs")
+    if head is not None and head[0].shape != (len(entries), manifest.dimension):
+        raise IndexLoadError(f"{version_dir}: classifier head {head[0].shape} does not match {len(entries)} FAQs")
     if index.dimension != manifest.dimension:
         raise IndexLoadError(f"{version_dir}: index dimension {index.dimension} != manifest {manifest.dimension}")
     if manifest.adapted_encoder:
@@ -156,8 +167,7 @@ def load_snapshot(
         encoder = base_encoder()
     if encoder.dimension != manifest.dimension:
         raise IndexLoadError(f"encoder dimension {encoder.dimension} != index dimension {manifest.dimension}")
-    extras = extras_loader(version_dir, manifest) if extras_loader else {}
-    return Snapshot(version_dir, manifest, entries, rows, index, encoder, extras)
+    return Snapshot(version_dir, manifest, entries, rows, index, encoder, centroids, head)
 
 
 @contextlib.contextmanager
@@ -177,13 +187,25 @@ def new_version_dir(index_dir: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=".tmp-", dir=index_dir))
 
 
-def write_arrays(tmp_dir: Path, entries: list[FaqEntry], rows: np.ndarray, index: VectorIndex) -> dict[str, str]:
+def write_arrays(
+    tmp_dir: Path,
+    entries: list[FaqEntry],
+    rows: np.ndarray,
+    index: VectorIndex,
+    centroids: np.ndarray,
+    head: tuple[np.ndarray, np.ndarray] | None,
+) -> dict[str, str]:
     (tmp_dir / "entries.json").write_text(
         json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=1), encoding="utf-8"
     )
     np.save(tmp_dir / "rows.npy", rows.astype(np.int32), allow_pickle=False)
+    np.save(tmp_dir / "centroids.npy", centroids.astype(np.float32), allow_pickle=False)
     index.save(tmp_dir / "vectors.faiss")
-    return {name: file_sha256(tmp_dir / name) for name in CHECKSUMMED}
+    names = list(CHECKSUMMED)
+    if head is not None:
+        np.savez(tmp_dir / HEAD_FILE, weights=head[0].astype(np.float32), bias=head[1].astype(np.float32))
+        names.append(HEAD_FILE)
+    return {name: file_sha256(tmp_dir / name) for name in names}
 
 
 def _fsync_tree(path: Path) -> None:
