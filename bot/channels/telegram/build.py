@@ -1,0 +1,65 @@
+"""One call that builds the Telegram channel and registers it with the pipeline."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.channels.telegram.channel import TelegramChannel
+from bot.channels.telegram.config import TelegramConfig
+from bot.channels.telegram.directory import ChatDirectory, ExternalIdLookup
+from bot.channels.telegram.handlers import all_handlers
+from bot.channels.telegram.intake import UpdateIntake
+from bot.channels.telegram.outbox import TelegramOutbox
+from bot.channels.telegram.services import HandlerServices
+from bot.channels.telegram.throttle import SendThrottle
+from bot.pipeline import MessagePipeline
+from bot.transcript.store import TranscriptStore
+
+logger = logging.getLogger(__name__)
+
+
+def build_telegram_application(config: TelegramConfig) -> Application:  # type: ignore[type-arg]
+    """python-telegram-bot's Application, used to route updates to handlers only.
+
+    No Updater (polling.py confirms updates only once stored) and no JobQueue; nothing
+    touches the network until the channel starts.
+    """
+    return (
+        ApplicationBuilder()
+        .token(config.token)
+        .base_url(config.bot_api_base_url)
+        .updater(None)
+        .job_queue(None)
+        .build()
+    )
+
+
+def build_telegram_channel(
+    config: TelegramConfig, store: TranscriptStore, pipeline: MessagePipeline
+) -> TelegramChannel:
+    application = build_telegram_application(config)
+    outbox = TelegramOutbox(
+        application.bot, SendThrottle(config.per_chat_interval_seconds, config.messages_per_second)
+    )
+    directory = ChatDirectory(store, _external_id_lookup(store))
+    services = HandlerServices(pipeline, store, directory, outbox, config.max_message_chars)
+    application.add_handlers(all_handlers(services))
+    channel = TelegramChannel(config, application, UpdateIntake(application), directory, outbox)
+    pipeline.register_channel(channel)
+    return channel
+
+
+def _external_id_lookup(store: TranscriptStore) -> ExternalIdLookup | None:
+    # Needed to deliver to a chat that has not written since this process started (an
+    # answer resumed after a restart, an agent's message). TranscriptStore.external_id
+    # is requested from the transcript's owner; until it exists such deliveries are
+    # logged and skipped.
+    lookup: ExternalIdLookup | None = getattr(store, "external_id", None)
+    if lookup is None:
+        logger.warning(
+            "TranscriptStore.external_id is missing: Telegram chats that have not written "
+            "since start-up cannot receive messages"
+        )
+    return lookup

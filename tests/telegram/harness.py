@@ -1,0 +1,160 @@
+"""The gateway with the Telegram channel, composed as bot/app.py composes the web one.
+
+Real pieces throughout: uvicorn serving FastAPI with the channel's webhook router, the
+transcript on the test database, the pipeline, python-telegram-bot over HTTP to the fake
+Bot API, and the scriptable Rasa stand-in of tests/gateway_harness.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel, TelegramConfig, build_telegram_channel
+from bot.db import make_engine, make_session_factory
+from bot.local_stack import free_port
+from bot.pipeline import MessagePipeline
+from bot.rasa_client import RasaClient
+from bot.transcript.models import Conversation
+from bot.transcript.store import StoredMessage, TranscriptStore
+from tests.gateway_harness import ScriptedRasa, serve
+from tests.telegram.fake_bot_api import FakeBotApi
+
+WEBHOOK_SECRET = "test-webhook-secret_0123"
+
+# Paragraphs of ~1,500 characters: a 10,500-character answer Telegram cannot take whole.
+LONG_ANSWER = "\n\n".join(f"Paragraph {n}: " + "lorem ipsum " * 124 for n in range(7))
+LONG_PAYLOAD = '/faq_select{"faq_id": "orders.cancel-an-order-placed-yesterday-before-it-ships"}'
+
+
+class ExternalIdStore(TranscriptStore):
+    """TranscriptStore plus ``external_id``, the lookup asked of the transcript's owner.
+
+    The method body is the proposed implementation; once TranscriptStore has it, this
+    class is the plain store.
+    """
+
+    async def external_id(self, conversation_id: str) -> str | None:
+        return await self._run(
+            lambda s: s.scalar(select(Conversation.external_id).where(Conversation.id == conversation_id))
+        )
+
+
+class TelegramScriptedRasa(ScriptedRasa):
+    """ScriptedRasa plus answers only Telegram needs: a long text, long button payloads."""
+
+    async def webhook(self, request: Request) -> JSONResponse:
+        body = await request.json()
+        text, sender = body["message"], body["sender"]
+        scripted: dict[str, Any] | None = None
+        if text == "long answer":
+            scripted = {"text": LONG_ANSWER, "buttons": [{"title": "Helpful", "payload": "/affirm"}]}
+        elif text == "long buttons":
+            scripted = {
+                "text": "Did you mean:",
+                "buttons": [
+                    {"title": "Cancel an order", "payload": LONG_PAYLOAD},
+                    {"title": "None of these", "payload": "/deny"},
+                ],
+            }
+        if scripted is None:
+            return await super().webhook(request)
+        self.calls.append(body)
+        return JSONResponse(
+            {
+                "intent": {"name": "faq", "confidence": 0.9},
+                "messages": [{"recipient_id": sender, **scripted}],
+                "rasa_ms": 1.0,
+            }
+        )
+
+
+@dataclass
+class TelegramGateway:
+    api: FakeBotApi
+    rasa: TelegramScriptedRasa
+    store: TranscriptStore
+    pipeline: MessagePipeline
+    channel: TelegramChannel
+    url: str
+
+    async def conversation_of(self, chat_id: int) -> str:
+        return await self.store.open_conversation("telegram", str(chat_id))
+
+    async def history(self, chat_id: int) -> list[StoredMessage]:
+        return await self.store.history(await self.conversation_of(chat_id))
+
+    async def inbound(self, chat_id: int) -> list[StoredMessage]:
+        return [m for m in await self.history(chat_id) if m.direction == "in"]
+
+
+def fast_config(**overrides: Any) -> dict[str, Any]:
+    """Pacing for tests: the real 1 message/s per chat would make every test slow."""
+    values: dict[str, Any] = {"per_chat_interval_seconds": 0.02, "messages_per_second": 500.0}
+    values.update(overrides)
+    return values
+
+
+@asynccontextmanager
+async def running_telegram_gateway(
+    tmp_path: Path,
+    database_url: str,
+    *,
+    mode: str = "polling",
+    api: FakeBotApi | None = None,
+    rasa: TelegramScriptedRasa | None = None,
+    store_class: type[TranscriptStore] = ExternalIdStore,
+    **config: Any,
+) -> AsyncIterator[TelegramGateway]:
+    api = api or FakeBotApi()
+    rasa = rasa or TelegramScriptedRasa()
+    api_port, rasa_port, gateway_port = free_port(), free_port(), free_port()
+    api.url = f"http://127.0.0.1:{api_port}"
+    gateway_url = f"http://127.0.0.1:{gateway_port}"
+    settings = TelegramConfig(
+        token=api.token,
+        mode=mode,  # type: ignore[arg-type]
+        webhook_url=gateway_url + WEBHOOK_PATH,
+        webhook_secret=WEBHOOK_SECRET,
+        api_url=api.url,
+        poll_timeout_seconds=1,
+        **fast_config(**config),
+    )
+    engine = make_engine(database_url)
+    store = store_class(make_session_factory(engine))
+    rasa_client = RasaClient(f"http://127.0.0.1:{rasa_port}", "test-token", timeout_seconds=5.0)
+    pipeline = MessagePipeline(store, rasa_client, {})
+    channel = build_telegram_channel(settings, store, pipeline)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await channel.start()
+        yield
+        await pipeline.shutdown()  # its last answers still go out through the channel
+        await channel.stop()
+
+    app = FastAPI(lifespan=lifespan)
+    app.include_router(channel.router)
+    try:
+        async with serve(api.app(), api_port), serve(rasa.app(), rasa_port):
+            async with serve(app, gateway_port):
+                assert await channel.wait_ready(10), "channel did not connect to the fake API"
+                if mode == "webhook":
+                    await api.wait_for(lambda: api.webhook is not None, what="setWebhook")
+                yield TelegramGateway(api, rasa, store, pipeline, channel, gateway_url)
+    finally:
+        await rasa_client.aclose()
+        engine.dispose()
+
+
+def replace_config(config: TelegramConfig, **changes: Any) -> TelegramConfig:
+    return dataclasses.replace(config, **changes)
