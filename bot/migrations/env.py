@@ -11,8 +11,9 @@ from alembic import context
 from bot.auth.models import AuthBase
 from bot.db import make_engine
 from bot.transcript.models import TranscriptBase
+from handoff.models import HandoffBase
 
-target_metadata = [TranscriptBase.metadata, AuthBase.metadata]
+target_metadata = [TranscriptBase.metadata, AuthBase.metadata, HandoffBase.metadata]
 
 config = context.config
 
