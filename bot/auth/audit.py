@@ -83,7 +83,10 @@ def scrub(value: Any) -> Any:
     """A JSON-safe copy of ``value`` with secret-looking keys redacted."""
     if isinstance(value, Mapping):
         return {
-            str(key): REDACTED if SECRET_KEY_PATTERN.search(str(key)) else scrub(item)
+            # A flag or a missing value cannot leak a secret ({"rehashed": True} is fine).
+            str(key): REDACTED
+            if SECRET_KEY_PATTERN.search(str(key)) and not (item is None or isinstance(item, bool))
+            else scrub(item)
             for key, item in value.items()
         }
     if isinstance(value, (list, tuple, set, frozenset)):

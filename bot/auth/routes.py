@@ -1,6 +1,8 @@
-"""HTTP routes: login page and form, logout, /api/me, and the admin users and audit API."""
+"""HTTP routes: login page and form, logout, /api/me, and the admin users and audit API.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: FastAPI must see the ``Depends(...)`` in
+the routes' annotations as objects, and they name closures of ``build_router``.
+"""
 
 import logging
 from datetime import datetime
