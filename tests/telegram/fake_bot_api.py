@@ -33,6 +33,11 @@ TEXT_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 BLOCKED = "Forbidden: bot was blocked by the user"
 
+# A bot's update ids and a chat's message ids only grow, also across fake servers
+# (a test may restart the gateway in front of a new one).
+_UPDATE_IDS = itertools.count(1)
+_MESSAGE_IDS = itertools.count(5000)
+
 _INT_PARAMS = {"chat_id", "message_id", "offset", "limit", "timeout", "max_connections"}
 _JSON_PARAMS = {"reply_markup", "allowed_updates", "show_alert", "drop_pending_updates"}
 
@@ -43,6 +48,11 @@ class ApiCall:
     params: dict[str, Any]
     status: int
     at: float  # time.monotonic()
+    result: Any = None  # what a successful call returned (a sent message, ...)
+
+    @property
+    def message_id(self) -> int:
+        return int(self.result["message_id"])
 
 
 @dataclass
@@ -57,12 +67,11 @@ class FakeBotApi:
             "id": 777000111, "is_bot": True, "first_name": "Helpline", "username": "helpline_test_bot"
         }
     )
+    closing: bool = False
     _pending_updates: list[dict[str, Any]] = field(default_factory=list)
     _floods: dict[str, list[int]] = field(default_factory=dict)
     _messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     _answered_queries: set[str] = field(default_factory=set)
-    _message_ids: itertools.count = field(default_factory=lambda: itertools.count(5000))  # type: ignore[type-arg]
-    _update_ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
     _query_ids: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
 
     # -- scripting -----------------------------------------------------------------------
@@ -79,10 +88,14 @@ class FakeBotApi:
     def block(self, chat_id: int) -> None:
         self.blocked_chats.add(chat_id)
 
+    def close(self) -> None:
+        """End pending long polls now, so the server can stop without waiting them out."""
+        self.closing = True
+
     # -- updates as Telegram builds them -------------------------------------------------
 
     def next_update_id(self) -> int:
-        return next(self._update_ids)
+        return next(_UPDATE_IDS)
 
     @staticmethod
     def customer(chat_id: int) -> dict[str, Any]:
@@ -93,7 +106,7 @@ class FakeBotApi:
 
     def _customer_message(self, chat_id: int, **content: Any) -> dict[str, Any]:
         return {
-            "message_id": next(self._message_ids),
+            "message_id": next(_MESSAGE_IDS),
             "date": int(time.time()),
             "chat": self.private_chat(chat_id),
             "from": self.customer(chat_id),
@@ -130,14 +143,14 @@ class FakeBotApi:
 
     def channel_post_update(self, channel_id: int, text: str) -> dict[str, Any]:
         post = {
-            "message_id": next(self._message_ids), "date": int(time.time()),
+            "message_id": next(_MESSAGE_IDS), "date": int(time.time()),
             "chat": {"id": channel_id, "type": "channel", "title": "News"}, "text": text,
         }
         return {"update_id": self.next_update_id(), "channel_post": post}
 
     def group_text_update(self, group_id: int, from_id: int, text: str) -> dict[str, Any]:
         message = {
-            "message_id": next(self._message_ids), "date": int(time.time()),
+            "message_id": next(_MESSAGE_IDS), "date": int(time.time()),
             "chat": {"id": group_id, "type": "group", "title": "Friends"},
             "from": self.customer(from_id), "text": text,
         }
@@ -235,7 +248,7 @@ class FakeBotApi:
 
     def _answer(self, method: str, params: dict[str, Any], outcome: tuple[int, dict[str, Any]]) -> JSONResponse:
         status, body = outcome
-        self.calls.append(ApiCall(method, params, status, time.monotonic()))
+        self.calls.append(ApiCall(method, params, status, time.monotonic(), body.get("result")))
         return JSONResponse(body, status_code=status)
 
     async def _api_getMe(self, _: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -257,7 +270,7 @@ class FakeBotApi:
         if offset is not None:  # confirms every update below it: Telegram forgets them
             self._pending_updates = [u for u in self._pending_updates if u["update_id"] >= offset]
         deadline = time.monotonic() + float(params.get("timeout") or 0)
-        while not self._pending_updates and time.monotonic() < deadline:
+        while not self._pending_updates and time.monotonic() < deadline and not self.closing:
             await asyncio.sleep(0.02)
         limit = int(params.get("limit") or 100)
         return _ok(sorted(self._pending_updates, key=lambda u: u["update_id"])[:limit])
@@ -274,7 +287,7 @@ class FakeBotApi:
         if problem:
             return _error(400, problem)
         message = {
-            "message_id": next(self._message_ids), "date": int(time.time()),
+            "message_id": next(_MESSAGE_IDS), "date": int(time.time()),
             "chat": self.private_chat(chat_id), "from": self.bot_user, "text": text,
         }
         if params.get("reply_markup"):

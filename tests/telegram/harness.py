@@ -7,13 +7,14 @@ Bot API, and the scriptable Rasa stand-in of tests/gateway_harness.py.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select
 from starlette.requests import Request
@@ -26,12 +27,12 @@ from bot.pipeline import MessagePipeline
 from bot.rasa_client import RasaClient
 from bot.transcript.models import Conversation
 from bot.transcript.store import StoredMessage, TranscriptStore
-from tests.gateway_harness import ScriptedRasa, serve
+from tests.gateway_harness import ScriptedRasa
 from tests.telegram.fake_bot_api import FakeBotApi
 
 WEBHOOK_SECRET = "test-webhook-secret_0123"
 
-# Paragraphs of ~1,500 characters: a 10,500-character answer Telegram cannot take whole.
+# Seven paragraphs of ~1,500 characters: Telegram takes two per message, so four messages.
 LONG_ANSWER = "\n\n".join(f"Paragraph {n}: " + "lorem ipsum " * 124 for n in range(7))
 LONG_PAYLOAD = '/faq_select{"faq_id": "orders.cancel-an-order-placed-yesterday-before-it-ships"}'
 
@@ -87,6 +88,11 @@ class TelegramGateway:
     channel: TelegramChannel
     url: str
 
+    async def settle(self) -> None:
+        """Every stored message answered and every reply sent (or given up)."""
+        await self.pipeline.shutdown()  # drains the queues; they start again on demand
+        await self.channel.flush()
+
     async def conversation_of(self, chat_id: int) -> str:
         return await self.store.open_conversation("telegram", str(chat_id))
 
@@ -105,6 +111,30 @@ def fast_config(**overrides: Any) -> dict[str, Any]:
 
 
 @asynccontextmanager
+async def serving(apps: dict[int, Any], before_stop: Callable[[], None] | None = None) -> AsyncIterator[None]:
+    """Like tests.gateway_harness.serve, for several apps started and stopped together
+    (each uvicorn stop takes a few tenths of a second; in sequence they add up)."""
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        for port, app in apps.items()
+    ]
+    tasks = [asyncio.create_task(server.serve()) for server in servers]
+    while not all(server.started for server in servers):
+        for task in tasks:
+            if task.done():
+                task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        if before_stop is not None:
+            before_stop()
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks)
+
+
+@asynccontextmanager
 async def running_telegram_gateway(
     tmp_path: Path,
     database_url: str,
@@ -113,6 +143,7 @@ async def running_telegram_gateway(
     api: FakeBotApi | None = None,
     rasa: TelegramScriptedRasa | None = None,
     store_class: type[TranscriptStore] = ExternalIdStore,
+    wait_ready: bool = True,
     **config: Any,
 ) -> AsyncIterator[TelegramGateway]:
     api = api or FakeBotApi()
@@ -145,16 +176,13 @@ async def running_telegram_gateway(
     app = FastAPI(lifespan=lifespan)
     app.include_router(channel.router)
     try:
-        async with serve(api.app(), api_port), serve(rasa.app(), rasa_port):
-            async with serve(app, gateway_port):
-                assert await channel.wait_ready(10), "channel did not connect to the fake API"
-                if mode == "webhook":
+        async with serving({api_port: api.app(), rasa_port: rasa.app()}, before_stop=api.close):
+            async with serving({gateway_port: app}):
+                if wait_ready:
+                    assert await channel.wait_ready(10), "channel did not connect to the fake API"
+                if wait_ready and mode == "webhook":
                     await api.wait_for(lambda: api.webhook is not None, what="setWebhook")
                 yield TelegramGateway(api, rasa, store, pipeline, channel, gateway_url)
     finally:
         await rasa_client.aclose()
         engine.dispose()
-
-
-def replace_config(config: TelegramConfig, **changes: Any) -> TelegramConfig:
-    return dataclasses.replace(config, **changes)

@@ -86,6 +86,10 @@ class TelegramChannel:
             await asyncio.wait_for(self._connected.wait(), timeout)
         return self.ready
 
+    async def flush(self) -> None:
+        """Wait until everything queued for Telegram has been sent (or given up)."""
+        await self._outbox.drain()
+
     async def stop(self) -> None:
         self._stopped = True
         for task in (self._connect_task, self._polling_task):

@@ -34,8 +34,15 @@ class HandlerServices:
         self.outbox.send_soon(chat_id, [OutgoingText(text)])
 
 
-def update_client_id(update: Update) -> str:
-    return f"tg-{update.update_id}"
+def message_client_id(update: Update) -> str:
+    """The de-duplication key of a customer message: its Telegram message id.
+
+    Unique in its chat (so in its conversation) for good, and the same when Telegram
+    re-delivers the update. The update id would do for re-deliveries, but Telegram may
+    restart update ids at random after a week without updates.
+    """
+    message = update.effective_message
+    return f"tg-msg-{message.message_id}" if message else f"tg-{update.update_id}"
 
 
 def update_kind(update: Update) -> str:

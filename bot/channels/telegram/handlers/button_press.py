@@ -15,7 +15,7 @@ from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.channels.telegram import notices
 from bot.channels.telegram.keyboards import RECENT_MESSAGES, Button, find_pressed
-from bot.channels.telegram.services import HandlerServices, update_client_id
+from bot.channels.telegram.services import HandlerServices
 from bot.channels.telegram.text_split import TELEGRAM_TEXT_LIMIT, utf16_length
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def press_client_id(update: Update, pressed: Message | None) -> str:
     """One answer per keyboard: a double tap, or a second button of the same keyboard
     pressed before it disappeared, is a duplicate rather than a second question."""
     if pressed is None:
-        return update_client_id(update)
+        return f"tg-{update.update_id}"
     return f"tg-press-{pressed.message_id}"
 
 

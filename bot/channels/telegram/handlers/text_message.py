@@ -9,7 +9,7 @@ from telegram.ext import ContextTypes, MessageHandler, filters
 
 from bot.channels.telegram import notices
 from bot.channels.telegram.handlers.chat_filters import NEW_PRIVATE_MESSAGE
-from bot.channels.telegram.services import HandlerServices, update_client_id
+from bot.channels.telegram.services import HandlerServices, message_client_id
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ def text_message_handler(services: HandlerServices) -> MessageHandler:  # type: 
             logger.info("update %s refused: %d characters", update.update_id, len(text))
             services.notify(chat.id, notices.too_long(len(text), services.max_message_chars))
             return
-        result = await services.accept(chat.id, text, update_client_id(update))
+        result = await services.accept(chat.id, text, message_client_id(update))
         if result.duplicate:
             # Telegram re-delivered an update we stored: its answer is already on its way.
             logger.info("update %s already stored as message %s", update.update_id, result.message.id)
