@@ -52,6 +52,7 @@ def test_throttle_memory_is_bounded() -> None:
         ("https://evil.example/", "/home"),
         ("/\\evil.example", "/home"),
         ("javascript:alert(1)", "/home"),
+        ("evil.example/x", "/home"),
         (None, "/home"),
         ("/ok\r\nSet-Cookie: x=1", "/home"),
     ],
