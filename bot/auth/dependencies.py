@@ -191,10 +191,12 @@ class Authenticator:
     ) -> AuthenticatedUser | None:
         """The user of a socket.io connection (``connect(sid, environ, auth)``), or None.
 
-        Validates the same session cookie as HTTP requests. Because browsers send cookies
-        with cross-site WebSocket handshakes in some cases, it also requires a same-origin
-        Origin header (or one of ``allowed_origins``) and, by default, the session's CSRF
-        token in the client's ``auth`` payload: ``io({auth: {csrf_token}})``.
+        Validates the same session cookie as HTTP requests. SameSite=Lax keeps the cookie
+        off cross-site handshakes in current browsers, but not off a sibling subdomain's
+        (same site) or in older browsers, and WebSocket handshakes are exempt from CORS; so
+        it also requires a same-origin Origin header (or one of ``allowed_origins``) and, by
+        default, the session's CSRF token in the client's ``auth`` payload:
+        ``io({auth: {csrf_token}})``.
         """
         if not _origin_allowed(environ, allowed_origins):
             logger.info("socket connection refused: foreign origin %r", environ.get("HTTP_ORIGIN"))

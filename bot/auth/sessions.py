@@ -9,6 +9,7 @@ once (logout, deactivation, role or password change), and each request re-reads 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import time
@@ -73,7 +74,9 @@ class SessionCookies:
         secure: bool,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._serializer = URLSafeSerializer(signing_key, salt=SALT)
+        self._serializer = URLSafeSerializer(
+            signing_key, salt=SALT, signer_kwargs={"digest_method": hashlib.sha256}
+        )
         self.max_age_seconds = max_age_seconds
         self.idle_timeout_seconds = idle_timeout_seconds
         self.secure = secure

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 
@@ -137,7 +138,7 @@ async def test_tampered_cookie_is_refused_and_cleared(client: httpx.AsyncClient,
     genuine = client.cookies[SESSION_COOKIE]
     signature = genuine.rsplit(".", 1)[1]
     # The admin's claims, signed with a key we do not use, and with the agent's signature.
-    forger = URLSafeSerializer("guessed key", salt=SALT)
+    forger = URLSafeSerializer("guessed key", salt=SALT, signer_kwargs={"digest_method": hashlib.sha256})
     forged_cookie = forger.dumps({"u": users.admin.id, "v": 1, "s": "x" * 24, "i": 1.8e9, "r": 1.8e9})
     forged = forged_cookie.rsplit(".", 1)[0]
     for bad in (forged_cookie, f"{forged}.{signature}", genuine[:-3] + "abc", "garbage"):
