@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import select
@@ -71,11 +71,17 @@ class AuditRecord:
     ip: str | None
 
     @classmethod
-    def of(cls, row: AuditEntry) -> "AuditRecord":
+    def of(cls, row: AuditEntry) -> AuditRecord:
         return cls(
-            id=row.id, at=row.at, actor_user_id=row.actor_user_id, actor_label=row.actor_label,
-            action=row.action, target_type=row.target_type, target_id=row.target_id,
-            details=row.details, ip=row.ip,
+            id=row.id,
+            at=row.at,
+            actor_user_id=row.actor_user_id,
+            actor_label=row.actor_label,
+            action=row.action,
+            target_type=row.target_type,
+            target_id=row.target_id,
+            details=row.details,
+            ip=row.ip,
         )
 
 
@@ -150,8 +156,13 @@ class AuditLog:
     ) -> None:
         await self._run(
             lambda s: record(
-                s, action, actor=actor, target_type=target_type, target_id=target_id,
-                details=details, ip=ip,
+                s,
+                action,
+                actor=actor,
+                target_type=target_type,
+                target_id=target_id,
+                details=details,
+                ip=ip,
             )
         )
 

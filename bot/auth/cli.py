@@ -12,14 +12,20 @@ import getpass
 import json
 import logging
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.auth.audit import Actor
 from bot.auth.models import ROLES
 from bot.auth.passwords import PasswordPolicyError, Passwords
-from bot.auth.users import DuplicateEmailError, UserDirectory, UserError, UserInfo, UserNotFoundError
+from bot.auth.users import (
+    DuplicateEmailError,
+    UserDirectory,
+    UserError,
+    UserInfo,
+    UserNotFoundError,
+)
 from bot.db import make_engine, make_session_factory
 from bot.settings import Settings, get_settings
 
@@ -54,15 +60,19 @@ def build_parser() -> argparse.ArgumentParser:
     role.add_argument("--role", required=True, choices=ROLES)
     role.set_defaults(handler=_set_role)
 
-    for name, active, text in (("deactivate", False, "block a user and end their sessions"),
-                               ("activate", True, "allow a deactivated user to sign in again")):
+    for name, active, text in (
+        ("deactivate", False, "block a user and end their sessions"),
+        ("activate", True, "allow a deactivated user to sign in again"),
+    ):
         command = sub.add_parser(name, help=text)
         command.add_argument("--email", required=True)
         command.set_defaults(handler=_set_active(active))
 
     password = sub.add_parser("set-password", help="set a new password (ends their sessions)")
     password.add_argument("--email", required=True)
-    password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    password.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     password.set_defaults(handler=_set_password)
     return parser
 
@@ -105,20 +115,36 @@ def _list(args: argparse.Namespace, users: UserDirectory) -> str:
     rows = users.list()
     if args.json:
         return "\n".join(
-            json.dumps({"id": u.id, "email": u.email, "display_name": u.display_name, "role": u.role,
-                        "active": u.active, "created_at": u.created_at.isoformat(),
-                        "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None})
+            json.dumps(
+                {
+                    "id": u.id,
+                    "email": u.email,
+                    "display_name": u.display_name,
+                    "role": u.role,
+                    "active": u.active,
+                    "created_at": u.created_at.isoformat(),
+                    "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+                }
+            )
             for u in rows
         )
     if not rows:
         return "no users yet; add one with: helpline users add --email ... --name ... --role admin"
     table = [("ID", "EMAIL", "NAME", "ROLE", "ACTIVE", "LAST LOGIN")] + [
-        (str(u.id), u.email, u.display_name, u.role, "yes" if u.active else "no",
-         u.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if u.last_login_at else "never")
+        (
+            str(u.id),
+            u.email,
+            u.display_name,
+            u.role,
+            "yes" if u.active else "no",
+            u.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if u.last_login_at else "never",
+        )
         for u in rows
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in table
+    )
 
 
 def _set_role(args: argparse.Namespace, users: UserDirectory) -> str:
@@ -140,7 +166,9 @@ def _set_password(args: argparse.Namespace, users: UserDirectory) -> str:
     return "password changed for " + _describe(users.set_password(args.email, password, _operator()))
 
 
-def main(argv: list[str] | None = None, *, settings: Settings | None = None, passwords: Passwords | None = None) -> int:
+def main(
+    argv: list[str] | None = None, *, settings: Settings | None = None, passwords: Passwords | None = None
+) -> int:
     """Run ``helpline users`` with ``argv`` (the arguments after "users"); returns the exit status."""
     parser = build_parser()
     try:
@@ -158,8 +186,11 @@ def main(argv: list[str] | None = None, *, settings: Settings | None = None, pas
         return EXIT_REFUSED
     except SQLAlchemyError as failure:
         logger.debug("users command failed", exc_info=True)
-        print(f"error: the database could not be used ({type(failure).__name__}); "
-              "is it running and migrated (helpline migrate)?", file=sys.stderr)
+        print(
+            f"error: the database could not be used ({type(failure).__name__}); "
+            "is it running and migrated (helpline migrate)?",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     finally:
         engine.dispose()

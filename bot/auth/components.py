@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.auth.audit import AuditLog
 from bot.auth.config import AuthConfig
 from bot.auth.csrf import CsrfTokens
-from bot.auth.dependencies import AuthenticatedUser, Authenticator, SessionRefreshMiddleware
+from bot.auth.dependencies import (
+    AuthenticatedUser,
+    Authenticator,
+    SessionRefreshMiddleware,
+)
 from bot.auth.passwords import Passwords
 from bot.auth.routes import build_router
 from bot.auth.sessions import SessionCookies

@@ -30,7 +30,7 @@ class AuthConfig:
             raise ValueError("password_min_length below 8 is not allowed")
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "AuthConfig":
+    def from_settings(cls, settings: Any) -> AuthConfig:
         """Read the fields the Settings object has; those it lacks keep their defaults.
 
         Tolerating absent fields lets this package ship before bot/settings.py grows them.

@@ -96,7 +96,9 @@ class Authenticator:
 
     # -- shared by HTTP and socket.io ---------------------------------------------------
 
-    async def user_for_cookie(self, cookie: str | None, ip: str | None) -> tuple[AuthenticatedUser, SessionClaims] | None:
+    async def user_for_cookie(
+        self, cookie: str | None, ip: str | None
+    ) -> tuple[AuthenticatedUser, SessionClaims] | None:
         claims = self.sessions.decode(cookie)
         if claims is None:
             return None
@@ -107,8 +109,12 @@ class Authenticator:
 
     def _authenticated(self, info: UserInfo, claims: SessionClaims, ip: str | None) -> AuthenticatedUser:
         return AuthenticatedUser(
-            id=info.id, email=info.email, display_name=info.display_name, role=info.role,
-            session_version=info.session_version, session_id=claims.session_id,
+            id=info.id,
+            email=info.email,
+            display_name=info.display_name,
+            role=info.role,
+            session_version=info.session_version,
+            session_id=claims.session_id,
             csrf_token=self.csrf.for_session(claims.session_id),
             session_expires_at=datetime.fromtimestamp(self.sessions.expires_at(claims), timezone.utc),
             ip=ip,
@@ -150,9 +156,13 @@ class Authenticator:
         if request.method in UNSAFE_METHODS:
             presented = await presented_token(request)
             if not presented:
-                raise HTTPException(403, detail=f"CSRF token missing: send the X-CSRF-Token header or the {CSRF_FIELD} field")
+                raise HTTPException(
+                    403, detail=f"CSRF token missing: send the X-CSRF-Token header or the {CSRF_FIELD} field"
+                )
             if not self.csrf.session_token_valid(claims.session_id, presented):
-                logger.info("CSRF token mismatch for user %s on %s %s", user.id, request.method, request.url.path)
+                logger.info(
+                    "CSRF token mismatch for user %s on %s %s", user.id, request.method, request.url.path
+                )
                 raise HTTPException(403, detail="CSRF token invalid for this session")
         if self.sessions.needs_refresh(claims):
             slot = request.scope.get(REFRESH_SLOT)
@@ -209,7 +219,9 @@ class Authenticator:
         user, claims = found
         if require_csrf:
             presented = (auth or {}).get(CSRF_FIELD)
-            if not isinstance(presented, str) or not self.csrf.session_token_valid(claims.session_id, presented):
+            if not isinstance(presented, str) or not self.csrf.session_token_valid(
+                claims.session_id, presented
+            ):
                 logger.info("socket connection of user %s refused: CSRF token missing or invalid", user.id)
                 return None
         return user
@@ -247,7 +259,9 @@ class SessionRefreshMiddleware:
             if message["type"] == "http.response.start" and pending:
                 headers = list(message.get("headers", []))
                 # A response that sets the session cookie itself (login, logout) wins.
-                if not any(k.lower() == b"set-cookie" and v.startswith(self._cookie_prefix) for k, v in headers):
+                if not any(
+                    k.lower() == b"set-cookie" and v.startswith(self._cookie_prefix) for k, v in headers
+                ):
                     headers.append((b"set-cookie", pending[-1].encode("latin-1")))
                     message = {**message, "headers": headers}
             await send(message)

@@ -61,9 +61,7 @@ class AuditEntry(AuthBase):
     id: Mapped[int] = mapped_column(AuditId, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # Kept when the user is deleted (SET NULL): actor_label still says who it was.
-    actor_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # Who acted, readable without a join: an email, "cli:<os user>", "anonymous".
     actor_label: Mapped[str] = mapped_column(String(254))
     action: Mapped[str] = mapped_column(String(64), index=True)

@@ -60,8 +60,7 @@ LOGIN_TEMPLATE = """\
 # No scripts at all; styles only from our own origin; the form posts only to us; no framing.
 PAGE_SECURITY_HEADERS = {
     "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -76,8 +75,14 @@ def _login_template() -> Template:
     return Environment(autoescape=True).from_string(LOGIN_TEMPLATE)
 
 
-def render_login(*, action: str, csrf_token: str, next_path: str, email: str = "", error: str | None = None) -> str:
+def render_login(
+    *, action: str, csrf_token: str, next_path: str, email: str = "", error: str | None = None
+) -> str:
     return _login_template().render(
-        action=action, csrf_token=csrf_token, next=next_path, email=email, error=error,
+        action=action,
+        csrf_token=csrf_token,
+        next=next_path,
+        email=email,
+        error=error,
         css_path=LOGIN_CSS_PATH,
     )

@@ -6,16 +6,27 @@ the routes' annotations as objects, and they name closures of ``build_router``.
 
 import logging
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from pydantic import BaseModel, Field, SecretStr
 
 from bot.auth.audit import AuditLog, AuditRecord
 from bot.auth.csrf import CSRF_FIELD, LOGIN_CSRF_COOKIE, CsrfTokens, presented_token
 from bot.auth.dependencies import AuthenticatedUser, Authenticator, client_ip, safe_next
-from bot.auth.pages import LOGIN_CSS, LOGIN_CSS_PATH, PAGE_SECURITY_HEADERS, render_login
+from bot.auth.pages import (
+    LOGIN_CSS,
+    LOGIN_CSS_PATH,
+    PAGE_SECURITY_HEADERS,
+    render_login,
+)
 from bot.auth.passwords import PasswordPolicyError
 from bot.auth.sessions import cookie_header
 from bot.auth.throttle import LoginThrottle
@@ -57,8 +68,13 @@ class UserOut(BaseModel):
     @classmethod
     def of(cls, info: UserInfo) -> "UserOut":
         return cls(
-            id=info.id, email=info.email, display_name=info.display_name, role=info.role,  # type: ignore[arg-type]
-            active=info.active, created_at=info.created_at, last_login_at=info.last_login_at,
+            id=info.id,
+            email=info.email,
+            display_name=info.display_name,
+            role=info.role,  # type: ignore[arg-type]
+            active=info.active,
+            created_at=info.created_at,
+            last_login_at=info.last_login_at,
         )
 
 
@@ -82,7 +98,7 @@ class AuditOut(BaseModel):
     action: str
     target_type: str | None
     target_id: str | None
-    details: dict | None
+    details: dict[str, Any] | None
     ip: str | None
 
     @classmethod
@@ -113,27 +129,43 @@ def build_router(
     api = authenticator.api_prefix
 
     def login_form(
-        request: Request, *, next_path: str, status: int = 200, email: str = "",
-        error: str | None = None, headers: dict[str, str] | None = None,
+        request: Request,
+        *,
+        next_path: str,
+        status: int = 200,
+        email: str = "",
+        error: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> HTMLResponse:
         # Keep the visitor's nonce if they have one, so two open tabs both still work.
         nonce = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
         if not 20 <= len(nonce) <= 64:
             nonce = csrf.new_login_nonce()
         page = render_login(
-            action=login_path, csrf_token=csrf.for_login(nonce), next_path=next_path,
-            email=email, error=error,
+            action=login_path,
+            csrf_token=csrf.for_login(nonce),
+            next_path=next_path,
+            email=email,
+            error=error,
         )
-        response = HTMLResponse(page, status_code=status, headers={**PAGE_SECURITY_HEADERS, **(headers or {})})
-        response.raw_headers.append((
-            b"set-cookie",
-            cookie_header(LOGIN_CSRF_COOKIE, nonce, max_age=LOGIN_CSRF_MAX_AGE, secure=sessions.secure).encode("latin-1"),
-        ))
+        response = HTMLResponse(
+            page, status_code=status, headers={**PAGE_SECURITY_HEADERS, **(headers or {})}
+        )
+        response.raw_headers.append(
+            (
+                b"set-cookie",
+                cookie_header(
+                    LOGIN_CSRF_COOKIE, nonce, max_age=LOGIN_CSRF_MAX_AGE, secure=sessions.secure
+                ).encode("latin-1"),
+            )
+        )
         return response
 
     @router.get(LOGIN_CSS_PATH, include_in_schema=False)
     async def login_css() -> PlainTextResponse:
-        return PlainTextResponse(LOGIN_CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"})
+        return PlainTextResponse(
+            LOGIN_CSS, media_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
+        )
 
     @router.get(login_path, include_in_schema=False)
     async def login_page(request: Request, next: str | None = None) -> Response:
@@ -150,22 +182,31 @@ def build_router(
         target = safe_next(form.get("next"), after_login_path)
         ip = client_ip(request)
         presented = form.get(CSRF_FIELD)
-        if not csrf.login_token_valid(request.cookies.get(LOGIN_CSRF_COOKIE), presented if isinstance(presented, str) else None):
+        if not csrf.login_token_valid(
+            request.cookies.get(LOGIN_CSRF_COOKIE), presented if isinstance(presented, str) else None
+        ):
             logger.info("login form refused from %s: CSRF token missing or invalid", ip)
             return login_form(
-                request, next_path=target, status=403, email=email,
+                request,
+                next_path=target,
+                status=403,
+                email=email,
                 error="This sign-in form expired or did not come from this site. Please try again.",
             )
         if not email or not password:
-            return login_form(request, next_path=target, status=400, email=email,
-                              error="Enter your email and password.")
+            return login_form(
+                request, next_path=target, status=400, email=email, error="Enter your email and password."
+            )
         key = throttle.key(attempt_label(email), ip)
         wait = throttle.begin(key)
         if wait is not None:
             logger.warning("login throttled for %s from %s (%d s left)", attempt_label(email), ip, wait)
             minutes = max(1, round(wait / 60))
             return login_form(
-                request, next_path=target, status=429, email=email,
+                request,
+                next_path=target,
+                status=429,
+                email=email,
                 error=f"Too many failed sign-in attempts. Try again in about {minutes} minute{'s' if minutes > 1 else ''}.",
                 headers={"Retry-After": str(wait)},
             )
@@ -173,24 +214,29 @@ def build_router(
         if outcome.user is None:
             logger.info("login failed for %s from %s: %s", attempt_label(email), ip, outcome.failure)
             # One message for every failure: which part was wrong is no one's business.
-            return login_form(request, next_path=target, status=401, email=email,
-                              error="Email or password is incorrect.")
+            return login_form(
+                request, next_path=target, status=401, email=email, error="Email or password is incorrect."
+            )
         throttle.succeeded(key)
         user = outcome.user
         logger.info("user %s signed in from %s", user.id, ip)
         claims = sessions.issue(user.id, user.session_version)
         response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
         response.raw_headers.append((b"set-cookie", sessions.set_cookie_header(claims).encode("latin-1")))
-        response.raw_headers.append((
-            b"set-cookie",
-            cookie_header(LOGIN_CSRF_COOKIE, "", max_age=0, secure=sessions.secure).encode("latin-1"),
-        ))
+        response.raw_headers.append(
+            (
+                b"set-cookie",
+                cookie_header(LOGIN_CSRF_COOKIE, "", max_age=0, secure=sessions.secure).encode("latin-1"),
+            )
+        )
         return response
 
     @router.post("/logout", include_in_schema=False)
     async def logout(request: Request) -> Response:
         """Ends the session everywhere (session_version bump): see docs/access.md."""
-        found = await authenticator.user_for_cookie(request.cookies.get(sessions.cookie_name), client_ip(request))
+        found = await authenticator.user_for_cookie(
+            request.cookies.get(sessions.cookie_name), client_ip(request)
+        )
         if found is not None:
             user, claims = found
             # Checked by hand (not through current_user) so a visitor whose session has
@@ -207,8 +253,12 @@ def build_router(
     async def me(user: Annotated[AuthenticatedUser, Depends(authenticator.current_user)]) -> Me:
         """The signed-in user, with the CSRF token the console sends on unsafe requests."""
         return Me(
-            id=user.id, email=user.email, display_name=user.display_name, role=user.role,  # type: ignore[arg-type]
-            csrf_token=user.csrf_token, session_expires_at=user.session_expires_at,
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            role=user.role,  # type: ignore[arg-type]
+            csrf_token=user.csrf_token,
+            session_expires_at=user.session_expires_at,
         )
 
     admin = authenticator.require_roles("admin")
@@ -224,18 +274,23 @@ def build_router(
         """Create a user (admin). 409 if the email exists, 422 if the password is too short."""
         try:
             created = await users.passwords.run_limited(
-                lambda: users.create(body.email, body.display_name, body.role, body.password.get_secret_value(), actor.actor)
+                lambda: users.create(
+                    body.email, body.display_name, body.role, body.password.get_secret_value(), actor.actor
+                )
             )
         except (UserError, PasswordPolicyError) as error:
             raise _user_error(error) from None
         return UserOut.of(created)
 
     @router.patch(f"{api}/users/{{user_id}}", response_model=UserOut, tags=["access"])
-    async def change_user(user_id: int, body: UserChange, actor: Annotated[AuthenticatedUser, Depends(admin)]) -> UserOut:
+    async def change_user(
+        user_id: int, body: UserChange, actor: Annotated[AuthenticatedUser, Depends(admin)]
+    ) -> UserOut:
         """Change role and/or deactivate/reactivate (admin). Ends the user's sessions.
 
         409 when it would leave no active admin.
         """
+
         def work() -> UserInfo:
             info = users.get(user_id)
             if info is None:
@@ -263,8 +318,12 @@ def build_router(
     ) -> list[AuditOut]:
         """The audit log, newest first (supervisor, admin). Page with before_id."""
         entries = await audit.entries(
-            limit=limit, before_id=before_id, action=action, actor_user_id=actor_user_id,
-            target_type=target_type, target_id=target_id,
+            limit=limit,
+            before_id=before_id,
+            action=action,
+            actor_user_id=actor_user_id,
+            target_type=target_type,
+            target_id=target_id,
         )
         return [AuditOut.of(e) for e in entries]
 

@@ -13,9 +13,10 @@ import hashlib
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http.cookies import SimpleCookie
-from typing import Any, Callable
+from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -92,8 +93,13 @@ class SessionCookies:
 
     def encode(self, claims: SessionClaims) -> str:
         return self._serializer.dumps(
-            {"u": claims.user_id, "v": claims.session_version, "s": claims.session_id,
-             "i": claims.issued_at, "r": claims.refreshed_at}
+            {
+                "u": claims.user_id,
+                "v": claims.session_version,
+                "s": claims.session_id,
+                "i": claims.issued_at,
+                "r": claims.refreshed_at,
+            }
         )
 
     def decode(self, value: str | None) -> SessionClaims | None:
@@ -103,8 +109,10 @@ class SessionCookies:
         try:
             payload: Any = self._serializer.loads(value)
             claims = SessionClaims(
-                user_id=int(payload["u"]), session_version=int(payload["v"]),
-                session_id=str(payload["s"]), issued_at=float(payload["i"]),
+                user_id=int(payload["u"]),
+                session_version=int(payload["v"]),
+                session_id=str(payload["s"]),
+                issued_at=float(payload["i"]),
                 refreshed_at=float(payload["r"]),
             )
         except BadSignature:
@@ -129,7 +137,9 @@ class SessionCookies:
     def set_cookie_header(self, claims: SessionClaims) -> str:
         # The browser may keep it until the absolute limit; the idle limit is checked by us.
         remaining = int(claims.issued_at + self.max_age_seconds - self._clock())
-        return cookie_header(self.cookie_name, self.encode(claims), max_age=max(remaining, 0), secure=self.secure)
+        return cookie_header(
+            self.cookie_name, self.encode(claims), max_age=max(remaining, 0), secure=self.secure
+        )
 
     def clear_cookie_header(self) -> str:
         return cookie_header(self.cookie_name, "", max_age=0, secure=self.secure)

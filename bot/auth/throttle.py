@@ -10,7 +10,7 @@ import logging
 import math
 import time
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 

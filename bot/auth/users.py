@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, TypeVar
+from typing import TypeVar
 
 import anyio.to_thread
 from sqlalchemy import func, select
@@ -71,10 +72,15 @@ class UserInfo:
     session_version: int
 
     @classmethod
-    def of(cls, row: User) -> "UserInfo":
+    def of(cls, row: User) -> UserInfo:
         return cls(
-            id=row.id, email=row.email, display_name=row.display_name, role=row.role,
-            active=row.active, created_at=row.created_at, last_login_at=row.last_login_at,
+            id=row.id,
+            email=row.email,
+            display_name=row.display_name,
+            role=row.role,
+            active=row.active,
+            created_at=row.created_at,
+            last_login_at=row.last_login_at,
             session_version=row.session_version,
         )
 
@@ -175,8 +181,14 @@ class UserDirectory:
             user = User(email=email, display_name=display_name, role=role, password_hash=password_hash)
             session.add(user)
             session.flush()
-            record(session, AuditAction.USER_CREATE, actor=actor, target_type="user",
-                   target_id=user.id, details={"email": email, "role": role})
+            record(
+                session,
+                AuditAction.USER_CREATE,
+                actor=actor,
+                target_type="user",
+                target_id=user.id,
+                details={"email": email, "role": role},
+            )
             return UserInfo.of(user)
 
         try:
@@ -209,8 +221,14 @@ class UserDirectory:
                 return UserInfo.of(row)
             if role != "admin":
                 _keep_an_admin(session, row)
-            record(session, AuditAction.USER_SET_ROLE, actor=actor, target_type="user",
-                   target_id=row.id, details={"email": row.email, "from": row.role, "to": role})
+            record(
+                session,
+                AuditAction.USER_SET_ROLE,
+                actor=actor,
+                target_type="user",
+                target_id=row.id,
+                details={"email": row.email, "from": row.role, "to": role},
+            )
             row.role = role
             row.session_version += 1
             return UserInfo.of(row)
@@ -227,8 +245,14 @@ class UserDirectory:
             if not active:
                 _keep_an_admin(session, row)
             action = AuditAction.USER_ACTIVATE if active else AuditAction.USER_DEACTIVATE
-            record(session, action, actor=actor, target_type="user", target_id=row.id,
-                   details={"email": row.email})
+            record(
+                session,
+                action,
+                actor=actor,
+                target_type="user",
+                target_id=row.id,
+                details={"email": row.email},
+            )
             row.active = active
             row.session_version += 1
             return UserInfo.of(row)
@@ -241,8 +265,14 @@ class UserDirectory:
 
         def work(session: Session) -> UserInfo:
             row = self._locate(session, user)
-            record(session, AuditAction.USER_SET_PASSWORD, actor=actor, target_type="user",
-                   target_id=row.id, details={"email": row.email})
+            record(
+                session,
+                AuditAction.USER_SET_PASSWORD,
+                actor=actor,
+                target_type="user",
+                target_id=row.id,
+                details={"email": row.email},
+            )
             row.password_hash = password_hash
             row.session_version += 1
             return UserInfo.of(row)
@@ -292,7 +322,9 @@ class UserDirectory:
             return LoginOutcome(None, "bad_password")
         # Rehash even if the password no longer meets a since-tightened policy: the user
         # proved they know it, and refusing would lock them out on the next parameter change.
-        new_hash = self.passwords.hash_unchecked(password) if self.passwords.needs_rehash(stored_hash) else None
+        new_hash = (
+            self.passwords.hash_unchecked(password) if self.passwords.needs_rehash(stored_hash) else None
+        )
 
         def work(session: Session) -> UserInfo:
             user = _require_id(session, user_id)
@@ -300,9 +332,14 @@ class UserDirectory:
             if new_hash is not None and user.password_hash == stored_hash:
                 user.password_hash = new_hash
             user.last_login_at = utcnow()
-            record(session, AuditAction.LOGIN, actor=Actor(user.id, user.email, ip),
-                   target_type="user", target_id=user.id,
-                   details={"rehashed": True} if new_hash else None)
+            record(
+                session,
+                AuditAction.LOGIN,
+                actor=Actor(user.id, user.email, ip),
+                target_type="user",
+                target_id=user.id,
+                details={"rehashed": True} if new_hash else None,
+            )
             return UserInfo.of(user)
 
         user = self._transaction(work)
@@ -312,9 +349,14 @@ class UserDirectory:
 
     def _audit_failure(self, label: str, user_id: int | None, failure: str, ip: str | None) -> None:
         def work(session: Session) -> None:
-            record(session, AuditAction.LOGIN_FAILED, actor=Actor(None, label, ip),
-                   target_type="user" if user_id else None, target_id=user_id,
-                   details={"reason": failure})
+            record(
+                session,
+                AuditAction.LOGIN_FAILED,
+                actor=Actor(None, label, ip),
+                target_type="user" if user_id else None,
+                target_id=user_id,
+                details={"reason": failure},
+            )
 
         self._transaction(work)
 

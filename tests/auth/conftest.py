@@ -1,7 +1,6 @@
 """Fixtures for auth tests: a migrated database, cheap argon2, a controllable clock, and an
 ASGI app built from the auth router plus example endpoints for each role."""
 
-
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -75,20 +74,31 @@ def clock() -> FakeClock:
 @pytest.fixture
 def auth_config() -> AuthConfig:
     return AuthConfig(
-        session_max_age_seconds=8 * 3600, session_idle_timeout_seconds=1800,
-        login_max_failures=5, login_failure_window_seconds=900,
+        session_max_age_seconds=8 * 3600,
+        session_idle_timeout_seconds=1800,
+        login_max_failures=5,
+        login_failure_window_seconds=900,
     )
 
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(home=tmp_path, state_dir=tmp_path / "var", secret_key="test-secret-key-" + "x" * 32,
-                    database_url=database_url)
+    return Settings(
+        home=tmp_path,
+        state_dir=tmp_path / "var",
+        secret_key="test-secret-key-" + "x" * 32,
+        database_url=database_url,
+    )
 
 
 @pytest.fixture
-def auth(settings: Settings, session_factory: sessionmaker[Session], passwords: Passwords,
-         clock: FakeClock, auth_config: AuthConfig) -> AuthComponents:
+def auth(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    passwords: Passwords,
+    clock: FakeClock,
+    auth_config: AuthConfig,
+) -> AuthComponents:
     return build_auth(settings, session_factory, config=auth_config, passwords=passwords, clock=clock)
 
 
@@ -113,12 +123,16 @@ def example_app(auth: AuthComponents) -> FastAPI:
         return {"user": user.email}
 
     @app.post("/api/notes")
-    async def add_note(request: Request, user: Annotated[AuthenticatedUser, Depends(agent)]) -> dict[str, str]:
+    async def add_note(
+        request: Request, user: Annotated[AuthenticatedUser, Depends(agent)]
+    ) -> dict[str, str]:
         body = await request.json()
         return {"saved": body["text"], "by": user.email}
 
     @app.post("/console/notes")
-    async def add_note_form(request: Request, user: Annotated[AuthenticatedUser, Depends(agent)]) -> dict[str, str]:
+    async def add_note_form(
+        request: Request, user: Annotated[AuthenticatedUser, Depends(agent)]
+    ) -> dict[str, str]:
         form = await request.form()  # the CSRF check already parsed it; still readable
         return {"saved": str(form["text"]), "by": user.email}
 
@@ -135,7 +149,9 @@ def app(auth: AuthComponents) -> FastAPI:
 
 
 def make_client(app: FastAPI, ip: str = "203.0.113.7") -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(ip, 50000)), base_url="http://testserver")
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, client=(ip, 50000)), base_url="http://testserver"
+    )
 
 
 @pytest.fixture
@@ -153,16 +169,20 @@ class Users:
 
 @pytest.fixture
 def users(auth: AuthComponents) -> Users:
-    return Users(*(
-        auth.users.create(f"{role}@example.com", role.title(), role, PASSWORD, TEST_ACTOR)
-        for role in ("agent", "supervisor", "admin")
-    ))
+    return Users(
+        *(
+            auth.users.create(f"{role}@example.com", role.title(), role, PASSWORD, TEST_ACTOR)
+            for role in ("agent", "supervisor", "admin")
+        )
+    )
 
 
 LOGIN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD, next_path: str | None = None) -> httpx.Response:
+async def login(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD, next_path: str | None = None
+) -> httpx.Response:
     """Sign in the way a browser does: fetch the form (cookie + token), post it."""
     page = await client.get("/login")
     match = LOGIN_TOKEN.search(page.text)

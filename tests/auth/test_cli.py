@@ -30,8 +30,17 @@ def users_cli(settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytes
 
 
 def test_add_then_list_then_sign_in(users_cli, session_factory: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
-    code, out, err = users_cli("add", "--email", "Ann@Example.com", "--name", "Ann Agent", "--role", "agent",
-                               "--password-stdin", stdin=PASSWORD + "\n")
+    code, out, err = users_cli(
+        "add",
+        "--email",
+        "Ann@Example.com",
+        "--name",
+        "Ann Agent",
+        "--role",
+        "agent",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert code == 0, err
     assert "created ann@example.com" in out
     code, out, _ = users_cli("list")
@@ -54,18 +63,40 @@ def test_duplicate_email_is_a_clear_error(users_cli) -> None:  # type: ignore[no
 @pytest.mark.parametrize(
     ("argv", "stdin", "message"),
     [
-        (("add", "--email", "a@example.com", "--name", "A", "--role", "boss", "--password-stdin"), PASSWORD, "invalid choice: 'boss'"),
-        (("add", "--email", "a@example.com", "--name", "A", "--role", "agent", "--password-stdin"), "short\n", "at least 12 characters"),
+        (
+            ("add", "--email", "a@example.com", "--name", "A", "--role", "boss", "--password-stdin"),
+            PASSWORD,
+            "invalid choice: 'boss'",
+        ),
+        (
+            ("add", "--email", "a@example.com", "--name", "A", "--role", "agent", "--password-stdin"),
+            "short\n",
+            "at least 12 characters",
+        ),
         (("add", "--email", "a@example.com", "--name", "A", "--role", "agent"), PASSWORD, "--password-stdin"),
-        (("add", "--email", "not-an-email", "--name", "A", "--role", "agent", "--password-stdin"), PASSWORD, "not a valid email"),
-        (("add", "--email", "a@example.com", "--name", "A", "--role", "agent", "--password-stdin"), "", "no password on standard input"),
+        (
+            ("add", "--email", "not-an-email", "--name", "A", "--role", "agent", "--password-stdin"),
+            PASSWORD,
+            "not a valid email",
+        ),
+        (
+            ("add", "--email", "a@example.com", "--name", "A", "--role", "agent", "--password-stdin"),
+            "",
+            "no password on standard input",
+        ),
         (("deactivate", "--email", "ghost@example.com"), "", "no user with email ghost@example.com"),
         (("set-role", "--email", "ghost@example.com", "--role", "admin"), "", "no user with email"),
-        (("set-password", "--email", "ghost@example.com", "--password-stdin"), PASSWORD, "no user with email"),
+        (
+            ("set-password", "--email", "ghost@example.com", "--password-stdin"),
+            PASSWORD,
+            "no user with email",
+        ),
         (("frobnicate",), "", "invalid choice: 'frobnicate'"),
     ],
 )
-def test_refusals_exit_2_without_traceback(users_cli, argv: tuple[str, ...], stdin: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_refusals_exit_2_without_traceback(
+    users_cli, argv: tuple[str, ...], stdin: str, message: str
+) -> None:  # type: ignore[no-untyped-def]
     code, out, err = users_cli(*argv, stdin=stdin)
     assert code == 2
     assert message in err
@@ -74,10 +105,32 @@ def test_refusals_exit_2_without_traceback(users_cli, argv: tuple[str, ...], std
 
 
 def test_set_role_deactivate_and_set_password(users_cli, session_factory: sessionmaker[Session]) -> None:  # type: ignore[no-untyped-def]
-    users_cli("add", "--email", "root@example.com", "--name", "Root", "--role", "admin", "--password-stdin", stdin=PASSWORD)
-    users_cli("add", "--email", "ann@example.com", "--name", "Ann", "--role", "agent", "--password-stdin", stdin=PASSWORD)
+    users_cli(
+        "add",
+        "--email",
+        "root@example.com",
+        "--name",
+        "Root",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
+    users_cli(
+        "add",
+        "--email",
+        "ann@example.com",
+        "--name",
+        "Ann",
+        "--role",
+        "agent",
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
     assert users_cli("set-role", "--email", "ann@example.com", "--role", "supervisor")[0] == 0
-    code, out, _ = users_cli("set-password", "--email", "ann@example.com", "--password-stdin", stdin="a brand new passphrase\n")
+    code, out, _ = users_cli(
+        "set-password", "--email", "ann@example.com", "--password-stdin", stdin="a brand new passphrase\n"
+    )
     assert code == 0 and "password changed" in out
     assert users_cli("deactivate", "--email", "ann@example.com")[0] == 0
     code, _, err = users_cli("deactivate", "--email", "root@example.com")
@@ -91,7 +144,12 @@ def test_set_role_deactivate_and_set_password(users_cli, session_factory: sessio
         rows = session.scalars(select(AuditEntry).where(AuditEntry.action.like("user.%"))).all()
     assert {row.actor_label.split(":")[0] for row in rows} == {"cli"}
     assert [row.action for row in rows] == [
-        "user.create", "user.create", "user.set_role", "user.set_password", "user.deactivate", "user.activate"
+        "user.create",
+        "user.create",
+        "user.set_role",
+        "user.set_password",
+        "user.deactivate",
+        "user.activate",
     ]
 
 

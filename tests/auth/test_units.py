@@ -69,8 +69,14 @@ def test_roles_are_ranked() -> None:
 
 
 def test_scrub_redacts_secret_keys_at_any_depth() -> None:
-    details = {"email": "a@b.c", "password": "hunter22hunter", "nested": [{"X-CSRF-Token": "t", "ok": 1}],
-               "new_password_hash": "$argon2id$...", "api_key": "k", "passed_sla": True}
+    details = {
+        "email": "a@b.c",
+        "password": "hunter22hunter",
+        "nested": [{"X-CSRF-Token": "t", "ok": 1}],
+        "new_password_hash": "$argon2id$...",
+        "api_key": "k",
+        "passed_sla": True,
+    }
     cleaned = scrub(details)
     assert cleaned["email"] == "a@b.c" and cleaned["passed_sla"] is True
     assert cleaned["password"] == REDACTED and cleaned["new_password_hash"] == REDACTED
@@ -92,7 +98,9 @@ def test_cookie_header_flags() -> None:
 def test_session_claims_round_trip_and_refuse_another_key() -> None:
     clock = FakeClock()
     ours = SessionCookies("key-one", max_age_seconds=100, idle_timeout_seconds=50, secure=False, clock=clock)
-    theirs = SessionCookies("key-two", max_age_seconds=100, idle_timeout_seconds=50, secure=False, clock=clock)
+    theirs = SessionCookies(
+        "key-two", max_age_seconds=100, idle_timeout_seconds=50, secure=False, clock=clock
+    )
     claims = ours.issue(7, 3)
     value = ours.encode(claims)
     assert ours.decode(value) == claims

@@ -28,7 +28,9 @@ def audit_rows(session_factory: sessionmaker[Session]) -> list[AuditEntry]:
         return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
 
 
-def test_emails_are_unique_whatever_their_case(directory: UserDirectory, session_factory: sessionmaker[Session]) -> None:
+def test_emails_are_unique_whatever_their_case(
+    directory: UserDirectory, session_factory: sessionmaker[Session]
+) -> None:
     created = directory.create("  Ann@Example.COM ", "Ann  Agent", "agent", PASSWORD, TEST_ACTOR)
     assert created.email == "ann@example.com" and created.display_name == "Ann Agent"
     with pytest.raises(DuplicateEmailError):
@@ -52,7 +54,9 @@ def test_login_rehashes_when_parameters_changed(session_factory: sessionmaker[Se
     user = old.create("ann@example.com", "Ann", "agent", PASSWORD, TEST_ACTOR)
     with session_factory() as session:
         before = session.get(User, user.id).password_hash  # type: ignore[union-attr]
-    stronger = UserDirectory(session_factory, Passwords(hasher=PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)))
+    stronger = UserDirectory(
+        session_factory, Passwords(hasher=PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1))
+    )
     outcome = stronger.check_password("ann@example.com", PASSWORD, "198.51.100.1")
     assert outcome.user is not None and outcome.user.last_login_at is not None
     with session_factory() as session:
@@ -72,7 +76,9 @@ def test_unknown_and_inactive_users_cost_a_real_verification(session_factory: se
             verifications.append("verify")
             return super().verify(hash, password)
 
-    directory = UserDirectory(session_factory, Passwords(hasher=Counting(time_cost=1, memory_cost=1024, parallelism=1)))
+    directory = UserDirectory(
+        session_factory, Passwords(hasher=Counting(time_cost=1, memory_cost=1024, parallelism=1))
+    )
     directory.create("ann@example.com", "Ann", "agent", PASSWORD, TEST_ACTOR)
     directory.create("bob@example.com", "Bob", "admin", PASSWORD, TEST_ACTOR)
     directory.set_active("ann@example.com", False, TEST_ACTOR)
@@ -92,7 +98,9 @@ def test_unknown_and_inactive_users_cost_a_real_verification(session_factory: se
     ]
 
 
-def test_changes_end_sessions_and_are_audited(directory: UserDirectory, session_factory: sessionmaker[Session]) -> None:
+def test_changes_end_sessions_and_are_audited(
+    directory: UserDirectory, session_factory: sessionmaker[Session]
+) -> None:
     admin = directory.create("root@example.com", "Root", "admin", PASSWORD, TEST_ACTOR)
     agent = directory.create("ann@example.com", "Ann", "agent", PASSWORD, TEST_ACTOR)
     assert directory.session_user(agent.id, agent.session_version) is not None
@@ -125,8 +133,14 @@ def test_audit_details_survive_the_json_column(session_factory: sessionmaker[Ses
     from bot.auth.audit import record
 
     with session_factory.begin() as session:
-        record(session, "ticket.claim", target_type="ticket", target_id=42,
-               details={"queue": "billing", "password": "leak?"}, ip="2001:db8::1")
+        record(
+            session,
+            "ticket.claim",
+            target_type="ticket",
+            target_id=42,
+            details={"queue": "billing", "password": "leak?"},
+            ip="2001:db8::1",
+        )
     with session_factory() as session:
         row = session.scalars(select(AuditEntry)).one()
         assert row.details == {"queue": "billing", "password": "[redacted]"}

@@ -8,8 +8,8 @@ import re
 
 import httpx
 import pytest
-from itsdangerous import URLSafeSerializer
 from fastapi import FastAPI
+from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -49,7 +49,11 @@ async def test_login_page_is_accessible_self_contained_html(client: httpx.AsyncC
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert '<label for="email">' in html and 'id="email"' in html
-    assert '<label for="password">' in html and 'type="password"' in html and 'autocomplete="current-password"' in html
+    assert (
+        '<label for="password">' in html
+        and 'type="password"' in html
+        and 'autocomplete="current-password"' in html
+    )
     assert '<html lang="en">' in html and "<main" in html
     assert re.search(r'name="csrf_token" value="[0-9a-f]{64}"', html)
     assert "<script" not in html and "http://" not in html and "https://" not in html  # no CDN
@@ -58,10 +62,16 @@ async def test_login_page_is_accessible_self_contained_html(client: httpx.AsyncC
     nonce_cookie = set_cookies(page)["helpline_login_csrf"]
     assert "HttpOnly" in nonce_cookie and "SameSite=Lax" in nonce_cookie
     css = await client.get("/auth/login.css")
-    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css") and "--accent" in css.text
+    assert (
+        css.status_code == 200
+        and css.headers["content-type"].startswith("text/css")
+        and "--accent" in css.text
+    )
 
 
-async def test_login_sets_a_hardened_session_cookie_and_me_answers(client: httpx.AsyncClient, users: Users) -> None:
+async def test_login_sets_a_hardened_session_cookie_and_me_answers(
+    client: httpx.AsyncClient, users: Users
+) -> None:
     response = await login(client, "Agent@Example.com", next_path="/console?ticket=7")
     assert response.status_code == 303 and response.headers["location"] == "/console?ticket=7"
     cookie = set_cookies(response)[SESSION_COOKIE]
@@ -76,20 +86,26 @@ async def test_login_sets_a_hardened_session_cookie_and_me_answers(client: httpx
     assert page.status_code == 200 and body["csrf_token"] in page.text
 
 
-async def test_secure_cookie_on_https_deployments(settings: Settings, session_factory: sessionmaker[Session],
-                                                  passwords: Passwords, users: Users) -> None:
+async def test_secure_cookie_on_https_deployments(
+    settings: Settings, session_factory: sessionmaker[Session], passwords: Passwords, users: Users
+) -> None:
     https = settings.model_copy(update={"public_url": "https://help.example.com/"})
     auth = build_auth(https, session_factory, config=AuthConfig(), passwords=passwords)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=example_app(auth)), base_url="https://testserver") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=example_app(auth)), base_url="https://testserver"
+    ) as client:
         response = await login(client, "agent@example.com")
         cookie = set_cookies(response)[SECURE_SESSION_COOKIE]
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
         assert (await client.get("/api/me")).status_code == 200
 
 
-@pytest.mark.parametrize("email,password", [("agent@example.com", "wrong password here"), ("nobody@example.com", PASSWORD)])
-async def test_failed_login_gives_one_message_and_no_session(client: httpx.AsyncClient, users: Users,
-                                                            email: str, password: str) -> None:
+@pytest.mark.parametrize(
+    "email,password", [("agent@example.com", "wrong password here"), ("nobody@example.com", PASSWORD)]
+)
+async def test_failed_login_gives_one_message_and_no_session(
+    client: httpx.AsyncClient, users: Users, email: str, password: str
+) -> None:
     response = await login(client, email, password)
     assert response.status_code == 401
     assert "Email or password is incorrect." in response.text
@@ -100,7 +116,9 @@ async def test_failed_login_gives_one_message_and_no_session(client: httpx.Async
 async def test_login_form_needs_its_csrf_token(client: httpx.AsyncClient, users: Users) -> None:
     await client.get("/login")  # has the nonce cookie, but posts no or a wrong token
     missing = await client.post("/login", data={"email": "agent@example.com", "password": PASSWORD})
-    wrong = await client.post("/login", data={"email": "agent@example.com", "password": PASSWORD, "csrf_token": "0" * 64})
+    wrong = await client.post(
+        "/login", data={"email": "agent@example.com", "password": PASSWORD, "csrf_token": "0" * 64}
+    )
     for response in (missing, wrong):
         assert response.status_code == 403 and "expired or did not come from this site" in response.text
         assert SESSION_COOKIE not in set_cookies(response)
@@ -108,7 +126,9 @@ async def test_login_form_needs_its_csrf_token(client: httpx.AsyncClient, users:
     page = await client.get("/login")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     client.cookies.clear()
-    stolen = await client.post("/login", data={"email": "agent@example.com", "password": PASSWORD, "csrf_token": token})
+    stolen = await client.post(
+        "/login", data={"email": "agent@example.com", "password": PASSWORD, "csrf_token": token}
+    )
     assert stolen.status_code == 403
 
 
@@ -150,7 +170,9 @@ async def test_tampered_cookie_is_refused_and_cleared(client: httpx.AsyncClient,
     assert (await client.get("/api/me")).json()["email"] == "agent@example.com"
 
 
-async def test_session_version_bump_logs_out_everywhere(app: FastAPI, auth: AuthComponents, users: Users) -> None:
+async def test_session_version_bump_logs_out_everywhere(
+    app: FastAPI, auth: AuthComponents, users: Users
+) -> None:
     async with make_client(app) as laptop, make_client(app, ip="198.51.100.9") as phone:
         await login(laptop, "agent@example.com")
         await login(phone, "agent@example.com")
@@ -162,7 +184,9 @@ async def test_session_version_bump_logs_out_everywhere(app: FastAPI, auth: Auth
         assert (await laptop.get("/api/me")).status_code == 200
 
 
-async def test_deactivation_and_role_change_take_effect_at_once(client: httpx.AsyncClient, auth: AuthComponents, users: Users) -> None:
+async def test_deactivation_and_role_change_take_effect_at_once(
+    client: httpx.AsyncClient, auth: AuthComponents, users: Users
+) -> None:
     await login(client, "supervisor@example.com")
     assert (await client.get("/api/supervisor-area")).status_code == 200
     auth.users.set_role(users.supervisor.id, "agent", TEST_ACTOR)
@@ -174,7 +198,9 @@ async def test_deactivation_and_role_change_take_effect_at_once(client: httpx.As
     assert (await login(client, "supervisor@example.com")).status_code == 401
 
 
-async def test_idle_timeout_slides_with_activity(client: httpx.AsyncClient, clock: FakeClock, users: Users) -> None:
+async def test_idle_timeout_slides_with_activity(
+    client: httpx.AsyncClient, clock: FakeClock, users: Users
+) -> None:
     await login(client, "agent@example.com")
     for _ in range(4):  # 4 x 20 min of activity: longer than the 30 min idle limit in total
         clock.advance(20 * 60)
@@ -185,7 +211,9 @@ async def test_idle_timeout_slides_with_activity(client: httpx.AsyncClient, cloc
     assert (await client.get("/api/me")).status_code == 401
 
 
-async def test_absolute_lifetime_ends_even_an_active_session(client: httpx.AsyncClient, clock: FakeClock, users: Users) -> None:
+async def test_absolute_lifetime_ends_even_an_active_session(
+    client: httpx.AsyncClient, clock: FakeClock, users: Users
+) -> None:
     await login(client, "agent@example.com")
     for _ in range(23):  # active every 20 minutes for 7 h 40 min
         clock.advance(20 * 60)
@@ -196,8 +224,9 @@ async def test_absolute_lifetime_ends_even_an_active_session(client: httpx.Async
     assert (await client.get("/api/me")).status_code == 401
 
 
-async def test_logout_needs_csrf_then_ends_the_session(client: httpx.AsyncClient, users: Users,
-                                                       session_factory: sessionmaker[Session]) -> None:
+async def test_logout_needs_csrf_then_ends_the_session(
+    client: httpx.AsyncClient, users: Users, session_factory: sessionmaker[Session]
+) -> None:
     await login(client, "agent@example.com")
     token = await csrf_token(client)
     cookie = client.cookies[SESSION_COOKIE]
@@ -224,7 +253,9 @@ async def test_csrf_required_on_unsafe_requests(app: FastAPI, users: Users) -> N
         assert missing.status_code == 403 and "CSRF token missing" in missing.json()["detail"]
         wrong = await agent.post("/api/notes", json={"text": "hi"}, headers={"X-CSRF-Token": "0" * 64})
         assert wrong.status_code == 403 and "CSRF token invalid" in wrong.json()["detail"]
-        others = await agent.post("/api/notes", json={"text": "hi"}, headers={"X-CSRF-Token": await csrf_token(admin)})
+        others = await agent.post(
+            "/api/notes", json={"text": "hi"}, headers={"X-CSRF-Token": await csrf_token(admin)}
+        )
         assert others.status_code == 403
         ok = await agent.post("/api/notes", json={"text": "hi"}, headers={"X-CSRF-Token": token})
         assert ok.status_code == 200 and ok.json() == {"saved": "hi", "by": "agent@example.com"}
@@ -261,7 +292,9 @@ ROLE_TABLE = {
 async def test_role_checks(client: httpx.AsyncClient, users: Users, role: str | None) -> None:
     if role is not None:
         await login(client, f"{role}@example.com")
-    statuses = tuple([(await client.get(f"/api/{area}-area")).status_code for area in ("agent", "supervisor", "admin")])
+    statuses = tuple(
+        [(await client.get(f"/api/{area}-area")).status_code for area in ("agent", "supervisor", "admin")]
+    )
     assert statuses == ROLE_TABLE[role]
     if role == "agent":
         refused = await client.get("/api/admin-area")
@@ -306,38 +339,63 @@ async def test_success_resets_the_failure_count(client: httpx.AsyncClient, users
 # -- admin API and audit ------------------------------------------------------------------------
 
 
-async def test_admin_manages_users_over_the_api(app: FastAPI, users: Users, session_factory: sessionmaker[Session]) -> None:
+async def test_admin_manages_users_over_the_api(
+    app: FastAPI, users: Users, session_factory: sessionmaker[Session]
+) -> None:
     async with make_client(app) as admin, make_client(app) as agent:
         await login(admin, "admin@example.com")
         await login(agent, "agent@example.com")
         headers = {"X-CSRF-Token": await csrf_token(admin)}
-        new = {"email": "New@Example.com", "display_name": "New Agent", "role": "agent", "password": "a fresh long password"}
+        new = {
+            "email": "New@Example.com",
+            "display_name": "New Agent",
+            "role": "agent",
+            "password": "a fresh long password",
+        }
         created = await admin.post("/api/users", json=new, headers=headers)
         assert created.status_code == 201 and created.json()["email"] == "new@example.com"
         assert "password" not in created.text
         assert (await admin.post("/api/users", json=new, headers=headers)).status_code == 409
-        short = await admin.post("/api/users", json={**new, "email": "s@example.com", "password": "short"}, headers=headers)
-        assert short.status_code == 422 and "at least 12" in short.text and "short\"" not in short.text
+        short = await admin.post(
+            "/api/users", json={**new, "email": "s@example.com", "password": "short"}, headers=headers
+        )
+        assert short.status_code == 422 and "at least 12" in short.text and 'short"' not in short.text
         listed = await admin.get("/api/users")
         assert [u["email"] for u in listed.json()] == [
-            "agent@example.com", "supervisor@example.com", "admin@example.com", "new@example.com"]
+            "agent@example.com",
+            "supervisor@example.com",
+            "admin@example.com",
+            "new@example.com",
+        ]
         # Deactivating the agent ends the agent's session at once.
         changed = await admin.patch(f"/api/users/{users.agent.id}", json={"active": False}, headers=headers)
         assert changed.status_code == 200 and changed.json()["active"] is False
         assert (await agent.get("/api/me")).status_code == 401
-        last_admin = await admin.patch(f"/api/users/{users.admin.id}", json={"role": "agent"}, headers=headers)
+        last_admin = await admin.patch(
+            f"/api/users/{users.admin.id}", json={"role": "agent"}, headers=headers
+        )
         assert last_admin.status_code == 409
-        assert (await admin.patch("/api/users/9999", json={"active": False}, headers=headers)).status_code == 404
+        assert (
+            await admin.patch("/api/users/9999", json={"active": False}, headers=headers)
+        ).status_code == 404
         assert (await admin.post("/api/users", json=new)).status_code == 403  # no CSRF token
     actions = [(r.action, r.actor_label) for r in audit_rows(session_factory) if r.action.startswith("user.")]
-    assert ("user.create", "admin@example.com") in actions and ("user.deactivate", "admin@example.com") in actions
+    assert ("user.create", "admin@example.com") in actions and (
+        "user.deactivate",
+        "admin@example.com",
+    ) in actions
 
 
 async def test_non_admins_cannot_manage_users(client: httpx.AsyncClient, users: Users) -> None:
     await login(client, "supervisor@example.com")
     headers = {"X-CSRF-Token": await csrf_token(client)}
     assert (await client.get("/api/users")).status_code == 403
-    new = {"email": "n@example.com", "display_name": "N", "role": "admin", "password": "a fresh long password"}
+    new = {
+        "email": "n@example.com",
+        "display_name": "N",
+        "role": "admin",
+        "password": "a fresh long password",
+    }
     assert (await client.post("/api/users", json=new, headers=headers)).status_code == 403
     assert (await client.get("/api/audit")).status_code == 200  # supervisors read the audit log
 
@@ -351,14 +409,28 @@ async def test_audit_log_records_logins_and_never_a_password(
         await login(client, "agent@example.com", "wrong password!!")
         await login(client, "my-password-in-the-email-field", PASSWORD)
         await login(client, "agent@example.com")
-        await client.post("/api/users", json={"email": "x@example.com", "display_name": "X", "role": "agent",
-                                              "password": "a fresh long password"},
-                          headers={"X-CSRF-Token": await csrf_token(client)})  # 403: agents cannot
+        await client.post(
+            "/api/users",
+            json={
+                "email": "x@example.com",
+                "display_name": "X",
+                "role": "agent",
+                "password": "a fresh long password",
+            },
+            headers={"X-CSRF-Token": await csrf_token(client)},
+        )  # 403: agents cannot
         await client.post("/logout", data={"csrf_token": await csrf_token(client)})
         await login(client, "admin@example.com")
-        await client.post("/api/users", json={"email": "x@example.com", "display_name": "X", "role": "agent",
-                                              "password": "a fresh long password"},
-                          headers={"X-CSRF-Token": await csrf_token(client)})
+        await client.post(
+            "/api/users",
+            json={
+                "email": "x@example.com",
+                "display_name": "X",
+                "role": "agent",
+                "password": "a fresh long password",
+            },
+            headers={"X-CSRF-Token": await csrf_token(client)},
+        )
         api_rows = (await client.get("/api/audit")).json()
     rows = audit_rows(session_factory)
     assert [(r.action, r.actor_label, r.ip) for r in rows if r.action.startswith("auth.")] == [
@@ -381,19 +453,36 @@ async def test_audit_log_records_logins_and_never_a_password(
 # -- socket.io ----------------------------------------------------------------------------------
 
 
-async def test_socket_user_validates_cookie_origin_and_token(client: httpx.AsyncClient, auth: AuthComponents, users: Users) -> None:
+async def test_socket_user_validates_cookie_origin_and_token(
+    client: httpx.AsyncClient, auth: AuthComponents, users: Users
+) -> None:
     await login(client, "agent@example.com")
     token = await csrf_token(client)
     cookie = f"other=1; {SESSION_COOKIE}={client.cookies[SESSION_COOKIE]}"
-    environ = {"HTTP_COOKIE": cookie, "HTTP_HOST": "help.example.com", "HTTP_ORIGIN": "https://help.example.com",
-               "REMOTE_ADDR": "203.0.113.7"}
+    environ = {
+        "HTTP_COOKIE": cookie,
+        "HTTP_HOST": "help.example.com",
+        "HTTP_ORIGIN": "https://help.example.com",
+        "REMOTE_ADDR": "203.0.113.7",
+    }
     user = await auth.socket_user(environ, {"csrf_token": token})
     assert user is not None and user.email == "agent@example.com" and user.role == "agent"
     assert await auth.socket_user(environ, {}) is None  # no token
     assert await auth.socket_user(environ, {"csrf_token": "0" * 64}) is None
-    assert await auth.socket_user({**environ, "HTTP_ORIGIN": "https://evil.example"}, {"csrf_token": token}) is None
-    assert await auth.socket_user({**environ, "HTTP_COOKIE": cookie[:-4] + "abcd"}, {"csrf_token": token}) is None
-    assert await auth.socket_user({k: v for k, v in environ.items() if k != "HTTP_COOKIE"}, {"csrf_token": token}) is None
+    assert (
+        await auth.socket_user({**environ, "HTTP_ORIGIN": "https://evil.example"}, {"csrf_token": token})
+        is None
+    )
+    assert (
+        await auth.socket_user({**environ, "HTTP_COOKIE": cookie[:-4] + "abcd"}, {"csrf_token": token})
+        is None
+    )
+    assert (
+        await auth.socket_user(
+            {k: v for k, v in environ.items() if k != "HTTP_COOKIE"}, {"csrf_token": token}
+        )
+        is None
+    )
     auth.users.end_sessions(users.agent.id, TEST_ACTOR)
     assert await auth.socket_user(environ, {"csrf_token": token}) is None
 
