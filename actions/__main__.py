@@ -7,6 +7,9 @@ up the FAQ index before the first request, and serves on HELPLINE_ACTION_PORT.
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+import anyio.to_thread
 
 
 def main() -> None:
@@ -28,6 +31,24 @@ def main() -> None:
         logging.getLogger(__name__).info("FAQ index loaded; action server ready")
 
     app.register_listener(warm_up, "before_server_start")
+
+    @app.get("/kb/suggest")
+    async def suggest(request: Any) -> Any:
+        """FAQ answers for the agent console's search-as-you-type (the index lives here)."""
+        from sanic import response
+
+        query = (request.args.get("q") or "").strip()[:500]
+        if not query:
+            return response.json({"error": "q is required"}, status=400)
+        kb = await provider.get()
+        decision = await anyio.to_thread.run_sync(kb.answer, query)
+        suggestions = []
+        for candidate in decision.candidates:
+            entry = kb.get(candidate.faq_id)
+            if entry is not None:
+                suggestions.append({"faq_id": entry.id, "question": entry.question,
+                                    "answer": entry.answer, "score": round(candidate.score, 4)})
+        return response.json({"suggestions": suggestions})
     app.run(
         host="127.0.0.1",
         port=settings.action_port,

@@ -16,7 +16,12 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
+from bot.auth.components import build_auth
+from bot.channels.base import CustomerChannel
 from bot.channels.web import WebChannel
+from bot.console.events import SocketConsole
+from bot.console.routes import SuggestionClient, build_console_router
+from bot.desk import HelpDesk, load_handoff_policy
 from bot.conversation_ids import ConversationIdSigner
 from bot.db import make_engine, make_session_factory
 from bot.pipeline import MessagePipeline
@@ -25,6 +30,7 @@ from bot.secrets import rasa_token, secret_key
 from bot.settings import Settings, get_settings
 from bot.transcript.models import utcnow
 from bot.transcript.store import TranscriptStore
+from handoff import Handoff
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +40,31 @@ STATIC_DIR = files("bot") / "static"
 def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     settings = settings or get_settings()
     engine = make_engine(settings.sqlalchemy_url)
-    store = TranscriptStore(make_session_factory(engine))
+    sessions = make_session_factory(engine)
+    store = TranscriptStore(sessions)
     rasa = RasaClient(settings.effective_rasa_url, rasa_token(settings), settings.rasa_timeout_seconds)
     sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins="*", logger=False)
     web = WebChannel(sio, ConversationIdSigner(secret_key(settings)), store, settings.max_message_chars)
-    pipeline = MessagePipeline(store, rasa, {web.name: web})
+    channels: dict[str, CustomerChannel] = {web.name: web}
+
+    auth = build_auth(settings, sessions)
+    handoff = Handoff(load_handoff_policy(settings))
+    console = SocketConsole(sio, auth, handoff.policy.agent_grace.total_seconds())
+    agent_names: dict[int, str] = {}
+    desk = HelpDesk(handoff, sessions, store, channels, console,
+                    agent_names=lambda agent_id: agent_names.get(agent_id, "An agent"))
+    pipeline = MessagePipeline(store, rasa, channels, desk)
+    desk.on_hand_back = pipeline.resume_bot
     web.attach(pipeline)
+    suggestions = SuggestionClient(settings.effective_action_server_url)
+
+    async def agent_back(agent_id: int) -> None:
+        user = await auth.users.run(lambda: auth.users.get(agent_id))
+        if user is not None:
+            agent_names[agent_id] = user.display_name
+
+    console.on_agent_back = agent_back
+    console.on_agent_gone = lambda agent_id: _agent_gone(desk, agent_id)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -48,12 +73,18 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         logger.info("gateway ready at %s", settings.effective_public_url)
         yield
         resume.cancel()
+        await console.shutdown()
         await pipeline.shutdown()
+        await suggestions.aclose()
         await rasa.aclose()
         engine.dispose()
 
     api = FastAPI(title="Helpline gateway", version="0.1.0", lifespan=lifespan)
     api.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    api.mount("/console/static", StaticFiles(directory=str(STATIC_DIR.parent / "console" / "static")),
+              name="console-static")
+    auth.install(api)
+    api.include_router(build_console_router(auth, desk, store, suggestions))
 
     @api.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
@@ -68,6 +99,12 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         return JSONResponse({"database": database, "rasa": rasa_ready}, status_code=status)
 
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
+
+
+async def _agent_gone(desk: HelpDesk, agent_id: int) -> None:
+    """The agent's last console connection closed and the grace period ran out."""
+    await desk.set_presence(agent_id, "offline")
+    await desk.release_agent(agent_id, force=True)
 
 
 def _database_answers(engine: Engine) -> bool:

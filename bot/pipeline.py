@@ -16,6 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.base import CustomerChannel
+from bot.desk import HelpDesk
+from handoff import Recipient
 from bot.rasa_client import BotTurn, RasaClient, RasaUnavailable
 from bot.sequencing import SerialExecutor
 from bot.transcript.store import InboundResult, OutboundDraft, StoredMessage, TranscriptStore
@@ -25,6 +27,12 @@ logger = logging.getLogger(__name__)
 # A message stored but left unanswered by a stopped gateway is answered at start-up if it
 # is this recent; older ones would surprise the customer more than help them.
 RESUME_WINDOW = timedelta(minutes=15)
+
+BOT_ERROR_HANDOVER = (
+    "Sorry, I'm still having trouble answering. I've passed your conversation to our team."
+)
+# Sent by the gateway itself (never accepted from customers): the bot resumes with context.
+HANDED_BACK_PAYLOAD = "/handed_back"
 
 APOLOGY = (
     "Sorry, I'm having trouble answering right now. Your message is saved; "
@@ -91,10 +99,12 @@ class MessagePipeline:
         store: TranscriptStore,
         rasa: RasaClient,
         channels: dict[str, CustomerChannel],
+        desk: HelpDesk | None = None,
     ) -> None:
         self._store = store
         self._rasa = rasa
         self._channels = channels
+        self._desk = desk
         self._intake = SerialExecutor()  # persisting, per conversation, in arrival order
         self._turns = SerialExecutor()  # bot turns, per conversation, in stored order
 
@@ -143,8 +153,19 @@ class MessagePipeline:
 
     async def _answer(self, message: StoredMessage) -> None:
         started = time.perf_counter()
-        await self._note_feedback(message)
         channel = self._channels[message.channel]
+        if self._desk is not None:
+            # Ownership decides who hears the customer: exactly one of bot, queue, agent.
+            route = await self._desk.route_customer_message(message.conversation_id)
+            if route.recipient is Recipient.QUEUE:
+                drafts = await self._desk.reply_while_queued(message, route)
+                await self._reply(message, channel, drafts, started, status="queued")
+                return
+            if route.recipient is Recipient.AGENT:
+                await self._store.complete_inbound(message.id, status="forwarded")
+                await self._desk.forward_to_agent(message, route)
+                return
+        await self._note_feedback(message)
         try:
             turn = await self._rasa.send(
                 message.conversation_id,
@@ -154,15 +175,66 @@ class MessagePipeline:
             )
         except RasaUnavailable as exc:
             logger.warning("bot turn failed for message %s: %s", message.id, exc)
-            await self._reply(
-                message, channel, [OutboundDraft(text=APOLOGY, author="system")], started,
-                status="failed", error=str(exc),
-            )
+            drafts = [OutboundDraft(text=APOLOGY, author="system")]
+            if self._desk is not None and await self._failed_before(message):
+                # The bot keeps failing this customer: a person takes over.
+                drafts = [OutboundDraft(text=BOT_ERROR_HANDOVER, author="system")]
+                drafts += await self._desk.escalate(
+                    message.conversation_id, channel.name, "bot_error",
+                    summary=message.text, customer_text=message.text,
+                )
+            await self._reply(message, channel, drafts, started, status="failed", error=str(exc))
             return
+        drafts = drafts_from_turn(turn) + await self._requests_in(turn, message, channel.name)
         await self._reply(
-            message, channel, drafts_from_turn(turn), started,
+            message, channel, drafts, started,
             status="answered", intent=turn.intent, confidence=turn.confidence,
         )
+
+    async def _failed_before(self, message: StoredMessage) -> bool:
+        earlier = [m for m in await self._store.history(message.conversation_id, limit=6)
+                   if m.direction == "in" and m.id < message.id]
+        return bool(earlier) and earlier[-1].status == "failed"
+
+    async def _requests_in(
+        self, turn: BotTurn, message: StoredMessage, channel: str
+    ) -> list[OutboundDraft]:
+        """Carry out what actions asked the gateway to do (escalate, look up a ticket)."""
+        if self._desk is None:
+            return []
+        drafts: list[OutboundDraft] = []
+        for bot_message in turn.messages:
+            requests: dict[str, Any] = bot_message.get("helpline") or {}
+            escalation = requests.get("escalate")
+            if isinstance(escalation, dict):
+                drafts += await self._desk.escalate(
+                    message.conversation_id, channel, str(escalation.get("reason") or "customer_request"),
+                    summary=str(escalation.get("summary") or ""),
+                    details=escalation.get("details") if isinstance(escalation.get("details"), dict) else None,
+                    customer_text=message.text,
+                )
+            status_request = requests.get("ticket_status")
+            if isinstance(status_request, dict):
+                text = await self._desk.ticket_status_text(message.conversation_id, status_request.get("number"))
+                drafts.append(OutboundDraft(text=text, author="system"))
+        return drafts
+
+    def resume_bot(self, conversation_id: str, channel: str) -> None:
+        """After an agent hands back: tell Rasa, in turn with the customer's messages."""
+        self._turns.submit(conversation_id, lambda: self._bot_resumes(conversation_id, channel))
+
+    async def _bot_resumes(self, conversation_id: str, channel_name: str) -> None:
+        channel = self._channels[channel_name]
+        try:
+            turn = await self._rasa.send(
+                conversation_id, HANDED_BACK_PAYLOAD, message_id=f"handback-{time.time_ns()}",
+                channel=channel_name,
+            )
+        except RasaUnavailable as exc:
+            logger.warning("could not tell Rasa about the hand-back: %s", exc)
+            return
+        stored = await self._store.record_outbound(conversation_id, channel_name, drafts_from_turn(turn))
+        await channel.deliver(conversation_id, stored)
 
     async def _reply(
         self,

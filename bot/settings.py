@@ -74,6 +74,19 @@ class Settings(BaseSettings):
         "a cached model name.",
     )
     max_message_chars: int = Field(default=4000, description="Longer messages are refused.")
+    handoff_policy: Path | None = Field(
+        default=None,
+        description="YAML file with categories, SLAs, opening hours and grace periods "
+        "(docs/handoff.md); unset = the defaults.",
+    )
+    session_max_age_seconds: int = Field(default=12 * 3600, description="Console session lifetime.")
+    session_idle_timeout_seconds: int = Field(default=3600, description="Idle console sessions end.")
+    session_cookie_secure: bool | None = Field(
+        default=None, description="Secure cookie flag; unset = on when the public URL is https."
+    )
+    password_min_length: int = Field(default=12, description="Minimum password length for users.")
+    login_max_failures: int = Field(default=5, description="Failed logins per email and IP before 429.")
+    login_failure_window_seconds: int = Field(default=900, description="Window for the failures above.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
 
     @field_validator("database_url")

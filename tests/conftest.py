@@ -59,9 +59,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def postgresql_url_clean(postgres_url: str) -> str:
+    from bot.auth.models import AuthBase
+    from bot.transcript.models import TranscriptBase
+    from handoff.models import HandoffBase
+
+    tables = [t.name for base in (TranscriptBase, AuthBase, HandoffBase) for t in base.metadata.sorted_tables]
     engine = create_engine(postgres_url)
     with engine.begin() as connection:
-        connection.execute(text("TRUNCATE messages, conversations RESTART IDENTITY CASCADE"))
+        connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
     return postgres_url
 

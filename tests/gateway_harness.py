@@ -45,6 +45,10 @@ class ScriptedRasa:
         message = {"recipient_id": body["sender"], "text": f"echo: {text}"}
         if text == "buttons":
             message["buttons"] = [{"title": "Yes", "payload": "/affirm"}]
+        if text.startswith("human"):
+            # What action_escalate sends: a handover line plus the escalation request.
+            message = {"recipient_id": body["sender"], "text": "I'm passing this to a colleague.",
+                       "helpline": {"escalate": {"reason": "customer_request", "summary": text}}}
         return JSONResponse(
             {"intent": {"name": "faq", "confidence": 0.9}, "messages": [message], "rasa_ms": 1.0}
         )
@@ -90,6 +94,7 @@ async def running_gateway(
     rasa = ScriptedRasa()
     rasa_port, gateway_port = free_port(), free_port()
     settings = Settings(
+        password_min_length=8,
         home=tmp_path,
         database_url=database_url,
         secret_key="test-secret",

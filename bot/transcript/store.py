@@ -114,6 +114,15 @@ class TranscriptStore:
             # Two first messages of one Telegram chat raced; the other one created it.
             return await self._run(work)
 
+    async def conversation(self, conversation_id: str) -> Conversation | None:
+        def work(session: Session) -> Conversation | None:
+            row = session.get(Conversation, conversation_id)
+            if row is not None:
+                session.expunge(row)
+            return row
+
+        return await self._run(work)
+
     async def conversation_exists(self, conversation_id: str) -> bool:
         return await self._run(
             lambda s: s.get(Conversation, conversation_id) is not None

@@ -1,0 +1,263 @@
+// Helpline agent console. All text from customers, the bot and other agents is put into
+// the page with textContent (never innerHTML), so HTML or script shows as text.
+(function () {
+  "use strict";
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  let me = null;
+  let current = null; // ticket id shown on the right
+  let suggestTimer = null;
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    Object.entries(attrs || {}).forEach(([key, value]) => {
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value);
+    });
+    children.flat().forEach((child) => {
+      if (child === null || child === undefined) return;
+      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
+    });
+    return node;
+  }
+
+  function toast(text) {
+    const node = $("toast");
+    node.textContent = text;
+    node.hidden = false;
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(() => { node.hidden = true; }, 5000);
+  }
+
+  async function api(method, path, body) {
+    const response = await fetch(path, {
+      method,
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    if (response.status === 401) { window.location = "/login?next=/console"; throw new Error("logged out"); }
+    const data = response.headers.get("content-type")?.includes("json") ? await response.json() : {};
+    if (!response.ok) {
+      const error = new Error(data.detail || response.statusText);
+      error.status = response.status;
+      throw error;
+    }
+    return data;
+  }
+
+  function slaBadges(sla) {
+    return ["first_response", "resolution"].map((kind) => {
+      const level = (sla && sla[kind]) || "ok";
+      const label = kind === "first_response" ? "first reply" : "resolution";
+      return el("span", { class: `badge sla-${level}`, title: `${label} SLA: ${level}` }, `${label}: ${level.replace("_", " ")}`);
+    });
+  }
+
+  function ticketButton(ticket) {
+    return el("li", {}, el("button", {
+      type: "button", "data-ticket": ticket.id, "aria-current": String(ticket.id === current),
+      onclick: () => openTicket(ticket.id),
+    },
+      el("strong", {}, ticket.number), " ",
+      el("span", { class: `badge p${ticket.priority}` }, `P${ticket.priority}`),
+      el("span", { class: "badge" }, ticket.channel),
+      el("span", { class: "badge" }, ticket.reason.replace(/_/g, " ")),
+      el("div", { class: "muted" }, ticket.summary || "(no summary)"),
+      el("div", {}, slaBadges(ticket.sla)),
+    ));
+  }
+
+  async function refreshQueue() {
+    try {
+      const data = await api("GET", "/api/queue");
+      $("queue").replaceChildren(...data.queue.map(ticketButton));
+      $("mine").replaceChildren(...data.mine.map(ticketButton));
+      $("queue-status").textContent = `${data.queue.length} waiting`;
+    } catch (error) { if (error.message !== "logged out") toast(`Queue: ${error.message}`); }
+  }
+
+  function trailText(trail) {
+    if (!trail) return null;
+    const top = (trail.top3 || []).map((c) => `${c.faq_id} ${Number(c.score).toFixed(2)}`).join(", ");
+    const parts = [`rule: ${trail.rule}`];
+    if (trail.faq_id) parts.push(`faq: ${trail.faq_id}`);
+    if (trail.score !== undefined && trail.score !== null) parts.push(`score: ${Number(trail.score).toFixed(2)}`);
+    if (trail.intent) parts.push(`intent: ${trail.intent}`);
+    if (top) parts.push(`top-3: ${top}`);
+    return el("div", { class: "trail" }, parts.join(" · "));
+  }
+
+  function messageItem(message) {
+    const who = message.direction === "in" ? "customer" : message.author;
+    const extra = [];
+    if (message.direction === "in" && message.intent) {
+      extra.push(el("div", { class: "trail" }, `intent: ${message.intent} (${Number(message.intent_confidence || 0).toFixed(2)})`));
+    }
+    if (message.faq_trail) extra.push(trailText(message.faq_trail));
+    if (message.feedback) extra.push(el("div", { class: "trail" }, `feedback: ${message.feedback === "up" ? "helpful" : "not helpful"}`));
+    return el("li", { class: `msg msg--${who}`, "data-message": message.id },
+      el("span", { class: "msg__who" }, who), message.text, extra);
+  }
+
+  function appendMessage(message) {
+    const list = document.querySelector(".transcript");
+    if (!list || list.querySelector(`[data-message="${message.id}"]`)) return;
+    list.appendChild(messageItem(message));
+    list.lastChild.scrollIntoView({ block: "end" });
+  }
+
+  function renderTicket(data) {
+    const t = data.ticket;
+    const mine = t.assignee_id === me.id;
+    const actions = el("div", { class: "actions" });
+    if (!t.assignee_id && !["resolved", "closed"].includes(t.status)) {
+      actions.appendChild(el("button", { type: "button", class: "primary", onclick: () => act("claim") }, "Claim"));
+    }
+    if (mine) {
+      actions.append(
+        el("button", { type: "button", onclick: () => act("hand-back", { note: "" }) }, "Hand back to bot"),
+      );
+    }
+    const composer = mine ? el("form", { class: "composer", onsubmit: sendReply },
+      el("label", { for: "reply" }, "Reply to the customer"),
+      el("textarea", { id: "reply", rows: "3", maxlength: "4000", oninput: suggest }),
+      el("ul", { id: "suggestions", class: "suggestions", "aria-label": "Suggested answers" }),
+      el("button", { type: "submit" }, "Send"),
+    ) : null;
+    const categories = (data.categories || []).map((c) => el("option", { value: c }, c));
+    const side = el("aside", { class: "side" },
+      el("section", {}, el("h3", {}, "Customer"),
+        el("div", {}, `Channel: ${data.customer.channel}`),
+        el("div", { class: "muted" }, `Conversation since ${new Date(data.customer.created_at).toLocaleString()}`),
+        el("h3", {}, "Past tickets"),
+        el("ul", {}, (data.customer.past_tickets || []).map((p) => el("li", {}, `${p.number} · ${p.status} · ${p.reason}`))),
+      ),
+      el("section", {}, el("h3", {}, "Details"),
+        el("ul", {}, Object.entries(t.details || {}).map(([k, v]) => el("li", {}, `${k}: ${v}`)))),
+      el("section", {}, el("h3", {}, "Internal notes"),
+        el("ul", { id: "notes" }, (data.notes || []).map((n) => el("li", {}, `${n.author}: ${n.text}`))),
+        mine || me.role !== "agent" ? el("form", { onsubmit: addNote },
+          el("label", { for: "note" }, "Add a note (not shown to the customer)"),
+          el("textarea", { id: "note", rows: "2" }), el("button", { type: "submit" }, "Add note")) : null),
+      mine ? el("section", {}, el("h3", {}, "Transfer"),
+        el("form", { onsubmit: transfer },
+          el("label", { for: "transfer-to" }, "Agent"), el("select", { id: "transfer-to" }),
+          el("button", { type: "submit" }, "Transfer"))) : null,
+      mine ? el("section", {}, el("h3", {}, "Resolve"),
+        el("form", { onsubmit: resolve },
+          el("label", { for: "resolve-category" }, "Category"), el("select", { id: "resolve-category" }, categories),
+          el("label", { for: "resolve-note" }, "Resolution note (sent to the customer)"),
+          el("textarea", { id: "resolve-note", rows: "2", required: "" }),
+          el("button", { type: "submit" }, "Resolve"))) : null,
+    );
+    $("ticket").replaceChildren(
+      el("header", {},
+        el("h2", {}, `${t.number} — ${t.summary || t.reason}`),
+        el("div", {},
+          el("span", { class: `badge p${t.priority}` }, `P${t.priority}`),
+          el("span", { class: "badge" }, t.status.replace(/_/g, " ")),
+          el("span", { class: "badge" }, t.category), el("span", { class: "badge" }, t.reason.replace(/_/g, " ")),
+          el("span", { class: "badge", "data-channel": data.customer.channel }, `on ${data.customer.channel}`),
+          slaBadges(t.sla),
+          el("span", { class: "muted" }, t.assignee_name ? ` · with ${t.assignee_name}` : " · unassigned")),
+      ),
+      actions,
+      el("div", { class: "columns" },
+        el("div", {}, el("ol", { class: "transcript", "aria-label": "Transcript" }, data.messages.map(messageItem)), composer),
+        side),
+    );
+    if (mine) loadAgents(t.assignee_id);
+    const list = document.querySelector(".transcript");
+    if (list && list.lastChild) list.lastChild.scrollIntoView({ block: "end" });
+  }
+
+  async function openTicket(id) {
+    current = id;
+    socket.emit("watch", { ticket_id: id });
+    try { renderTicket(await api("GET", `/api/tickets/${id}`)); }
+    catch (error) { toast(error.message); }
+    document.querySelectorAll("[data-ticket]").forEach((b) => b.setAttribute("aria-current", String(Number(b.dataset.ticket) === id)));
+  }
+
+  async function act(action, body) {
+    try {
+      await api("POST", `/api/tickets/${current}/${action}`, body || {});
+      await openTicket(current);
+    } catch (error) {
+      toast(error.status === 409 ? `${error.message} The queue was refreshed.` : error.message);
+    }
+    refreshQueue();
+  }
+
+  async function sendReply(event) {
+    event.preventDefault();
+    const box = $("reply");
+    const text = box.value;
+    if (!text.trim()) return;
+    try {
+      const data = await api("POST", `/api/tickets/${current}/messages`, { text });
+      box.value = "";
+      $("suggestions").replaceChildren();
+      appendMessage(data.message);
+    } catch (error) { toast(error.message); }
+  }
+
+  function suggest() {
+    clearTimeout(suggestTimer);
+    const query = $("reply").value.trim();
+    suggestTimer = setTimeout(async () => {
+      if (query.length < 3) { $("suggestions").replaceChildren(); return; }
+      try {
+        const data = await api("GET", `/api/suggestions?q=${encodeURIComponent(query)}`);
+        $("suggestions").replaceChildren(...data.suggestions.map((s) => el("li", {},
+          el("button", { type: "button", title: s.answer, onclick: () => { $("reply").value = s.answer; } },
+            `${s.question} (${Number(s.score).toFixed(2)})`))));
+      } catch (error) { /* suggestions are a convenience; typing goes on */ }
+    }, 250);
+  }
+
+  async function addNote(event) {
+    event.preventDefault();
+    const text = $("note").value;
+    if (!text.trim()) return;
+    await act("notes", { text });
+  }
+
+  async function loadAgents(self) {
+    const data = await api("GET", "/api/agents");
+    const select = $("transfer-to");
+    if (!select) return;
+    select.replaceChildren(...data.agents.filter((a) => a.id !== self)
+      .map((a) => el("option", { value: String(a.id) }, `${a.display_name} (${a.presence})`)));
+  }
+
+  async function transfer(event) {
+    event.preventDefault();
+    await act("transfer", { agent_id: Number($("transfer-to").value) });
+  }
+
+  async function resolve(event) {
+    event.preventDefault();
+    await act("resolve", { note: $("resolve-note").value, category: $("resolve-category").value });
+  }
+
+  $("presence").addEventListener("change", async (event) => {
+    try { await api("POST", "/api/presence", { status: event.target.value }); }
+    catch (error) { toast(error.message); }
+  });
+
+  const socket = io("/console", { transports: ["websocket", "polling"], auth: { csrf_token: csrf } });
+  socket.on("connect", () => { if (current) socket.emit("watch", { ticket_id: current }); refreshQueue(); });
+  socket.on("queue_changed", refreshQueue);
+  socket.on("ticket_message", (data) => { if (data.ticket_id === current) appendMessage(data.message); });
+  socket.on("ticket_changed", (data) => { if (data.ticket_id === current) openTicket(current); refreshQueue(); });
+
+  (async function start() {
+    me = await api("GET", "/api/me");
+    $("me").textContent = `${me.display_name} (${me.role})`;
+    await api("POST", "/api/presence", { status: "online" });
+    refreshQueue();
+  })();
+})();

@@ -1,0 +1,336 @@
+"""The help desk as the gateway runs it: handoff's domain plus transcript and channels.
+
+``handoff`` decides (ownership, tickets, queue, SLA) on a Session; this module runs those
+decisions in worker threads, turns them into what customers are told on their own
+channel, and tells agents' consoles what changed. It is the one place where ownership
+changes are carried out, so the bot and an agent can never both speak.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable, Protocol, TypeVar
+
+import anyio.to_thread
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.base import CustomerChannel
+from bot.transcript.store import OutboundDraft, StoredMessage, TranscriptStore
+import yaml
+
+from handoff import Handoff, HandoffPolicy, Owner, Recipient, Route, Ticket, TicketNotFound
+from handoff.errors import HandoffError
+from handoff.lifecycle import TicketStatus
+from handoff.sentiment import score as sentiment_score
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+LEAVE_QUEUE = re.compile(
+    r"^\s*(never\s*mind|nevermind|cancel|forget it|leave (the )?queue|stop waiting|no longer needed)\b",
+    re.IGNORECASE,
+)
+
+
+AGENT_HOLDS = (TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CUSTOMER)
+
+
+class ConsoleEvents(Protocol):
+    """How the desk tells agents' consoles that something changed."""
+
+    async def queue_changed(self) -> None: ...
+
+    async def ticket_changed(self, ticket_id: int) -> None: ...
+
+    async def ticket_message(self, ticket_id: int, message: StoredMessage) -> None: ...
+
+
+@dataclass(frozen=True)
+class TicketSummary:
+    id: int
+    number: str
+    conversation_id: str
+    channel: str
+    status: str
+    reason: str
+    category: str
+    priority: int
+    assignee_id: int | None
+    summary: str
+    details: dict[str, Any]
+    created_at: datetime
+    first_response_due: datetime
+    resolution_due: datetime
+    sla: dict[str, str]
+
+    def as_json(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        for key in ("created_at", "first_response_due", "resolution_due"):
+            data[key] = data[key].isoformat()
+        return data
+
+
+def wait_text(wait: timedelta | None) -> str:
+    if wait is None:
+        return ""
+    minutes = max(1, round(wait.total_seconds() / 60))
+    return f" The expected wait is about {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def load_handoff_policy(settings: Any) -> HandoffPolicy:
+    """The handoff policy from HELPLINE_HANDOFF_POLICY (a YAML file), or the defaults."""
+    path = getattr(settings, "handoff_policy", None)
+    if not path:
+        return HandoffPolicy()
+    with open(settings.path(path)) as handle:
+        return HandoffPolicy.from_dict(yaml.safe_load(handle) or {})
+
+
+class HelpDesk:
+    def __init__(
+        self,
+        handoff: Handoff,
+        sessions: sessionmaker[Session],
+        store: TranscriptStore,
+        channels: dict[str, CustomerChannel],
+        console: ConsoleEvents,
+        agent_names: Callable[[int], str] | None = None,
+    ) -> None:
+        self.handoff = handoff
+        self._sessions = sessions
+        self._store = store
+        self._channels = channels
+        self._console = console
+        self._agent_names = agent_names or (lambda agent_id: "An agent")
+        self._notified_positions: dict[int, int] = {}
+        # Set by the composition root: tells the bot it owns the conversation again.
+        self.on_hand_back: Callable[[str, str], None] = lambda conversation_id, channel: None
+
+    async def run(self, work: Callable[[Session], T]) -> T:
+        """Run handoff work in one transaction, off the event loop."""
+
+        def in_thread() -> T:
+            with self._sessions.begin() as session:
+                return work(session)
+
+        return await anyio.to_thread.run_sync(in_thread)
+
+    def summary(self, session: Session, ticket: Ticket) -> TicketSummary:
+        sla = self.handoff.sla_state(ticket)
+        return TicketSummary(
+            id=ticket.id, number=ticket.number, conversation_id=ticket.conversation_id,
+            channel=ticket.channel, status=ticket.status, reason=ticket.reason,
+            category=ticket.category, priority=ticket.priority, assignee_id=ticket.assignee_id,
+            summary=ticket.summary or ticket.subject or "", details=dict(ticket.details or {}),
+            created_at=ticket.created_at, first_response_due=ticket.first_response_due,
+            resolution_due=ticket.resolution_due,
+            sla={"first_response": sla.first_response.level.value, "resolution": sla.resolution.level.value,
+                 "worst": sla.worst.value},
+        )
+
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self.handoff.policy.opening_hours.zone).strftime("%A %H:%M (%Z)")
+
+    # -- customer side -----------------------------------------------------------------
+
+    async def route_customer_message(self, conversation_id: str) -> Route:
+        return await self.run(lambda s: self.handoff.record_customer_message(s, conversation_id))
+
+    async def escalate(
+        self,
+        conversation_id: str,
+        channel: str,
+        reason: str,
+        *,
+        summary: str = "",
+        details: dict[str, Any] | None = None,
+        customer_text: str = "",
+    ) -> list[OutboundDraft]:
+        """Open (or reuse) the ticket and say what happens next."""
+        sentiment = sentiment_score(customer_text) if customer_text else None
+
+        def work(session: Session) -> tuple[TicketSummary, str]:
+            ticket = self.handoff.escalate(
+                session, conversation_id, channel, reason, summary=summary[:500],
+                details={k: str(v)[:300] for k, v in (details or {}).items()}, sentiment=sentiment,
+            )
+            return self.summary(session, ticket), self._waiting_text(session, ticket.id)
+
+        ticket, text = await self.run(work)
+        await self._console.queue_changed()
+        return [OutboundDraft(text=f"Your ticket number is {ticket.number}. {text}", author="system")]
+
+    def _waiting_text(self, session: Session, ticket_id: int) -> str:
+        info = self.handoff.waiting_info(session, ticket_id)
+        if info.position is not None:
+            self._notified_positions[ticket_id] = info.position
+        if not info.open_now:
+            return (
+                "Our team is offline right now. Your ticket stays open and we'll answer "
+                f"here from {self._local(info.next_opening)}."
+            )
+        if info.agents_online == 0:
+            return (
+                "No one from our team is available at the moment. Your ticket stays open and "
+                f"we'll answer here, at the latest by {self._local(info.first_response_due)}."
+            )
+        place = f"You're number {info.position} in the queue." if info.position else ""
+        return f"{place}{wait_text(info.expected_wait)} Type \"never mind\" to leave the queue."
+
+    async def reply_while_queued(self, message: StoredMessage, route: Route) -> list[OutboundDraft]:
+        """The customer writes while waiting: leave the queue, or hear where they stand."""
+        assert route.ticket_id is not None
+        if LEAVE_QUEUE.match(message.text):
+            ticket = await self.run(lambda s: self.handoff.cancel_by_customer(s, message.conversation_id))
+            await self._console.queue_changed()
+            await self.notify_queue_positions()
+            number = ticket.number if ticket else "your ticket"
+            return [OutboundDraft(
+                text=f"Okay, you've left the queue and {number} is closed. I'm here if you need anything else.",
+                author="system",
+            )]
+        text = await self.run(lambda s: self._waiting_text(s, route.ticket_id))  # type: ignore[arg-type]
+        await self._console.ticket_message(route.ticket_id, message)
+        return [OutboundDraft(text=f"Thanks, your message is saved for our team. {text}", author="system")]
+
+    async def forward_to_agent(self, message: StoredMessage, route: Route) -> None:
+        assert route.ticket_id is not None
+        await self._console.ticket_message(route.ticket_id, message)
+
+    async def ticket_status_text(self, conversation_id: str, number: str | None) -> str:
+        if not number:
+            tickets = await self.run(lambda s: [t.number for t in self.handoff.tickets_of(s, conversation_id)])
+            if not tickets:
+                return "I can't find a ticket in this conversation. Your ticket number looks like HL-1001."
+            number = tickets[0]
+
+        def work(session: Session) -> str:
+            view = self.handoff.ticket_status(session, number, conversation_id)
+            status = view.status.replace("_", " ")
+            text = f"Ticket {view.number} is {status}."
+            if view.position is not None:
+                text += f" You're number {view.position} in the queue.{wait_text(view.expected_wait)}"
+            if view.resolution_note:
+                text += f" Resolution: {view.resolution_note}"
+            return text
+
+        try:
+            return await self.run(work)
+        except TicketNotFound:
+            return f"I can't find ticket {number} in this conversation. Please check the number."
+
+    # -- agent side --------------------------------------------------------------------
+
+    async def tell_customer(self, conversation_id: str, channel: str, drafts: list[OutboundDraft]) -> list[StoredMessage]:
+        """Store, then deliver, messages to a customer outside a bot turn."""
+        stored = await self._store.record_outbound(conversation_id, channel, drafts)
+        try:
+            await self._channels[channel].deliver(conversation_id, stored)
+        except Exception:
+            logger.exception("delivery to conversation %s failed", conversation_id)
+        return stored
+
+    async def after_ticket_change(self, ticket: TicketSummary) -> None:
+        await self._console.ticket_changed(ticket.id)
+        await self._console.queue_changed()
+
+    async def notify_queue_positions(self) -> None:
+        """Tell waiting customers their new place when the queue moved."""
+
+        def work(session: Session) -> list[tuple[str, str, str]]:
+            notices = []
+            for entry in self.handoff.queue(session):
+                position, wait = self.handoff.queue_position(session, entry.ticket_id)
+                if self._notified_positions.get(entry.ticket_id) == position:
+                    continue
+                self._notified_positions[entry.ticket_id] = position
+                notices.append((entry.conversation_id, entry.channel,
+                                f"Update: you're now number {position} in the queue.{wait_text(wait)}"))
+            return notices
+
+        for conversation_id, channel, text in await self.run(work):
+            await self.tell_customer(conversation_id, channel, [OutboundDraft(text=text, author="system")])
+
+    async def claim(self, ticket_id: int, agent_id: int) -> TicketSummary:
+        ticket = await self.run(lambda s: self.summary(s, self.handoff.claim(s, ticket_id, agent_id)))
+        self._notified_positions.pop(ticket_id, None)
+        name = self._agent_names(agent_id)
+        await self.tell_customer(ticket.conversation_id, ticket.channel, [OutboundDraft(
+            text=f"{name} from our support team has joined the chat.", author="system")])
+        await self.after_ticket_change(ticket)
+        await self.notify_queue_positions()
+        return ticket
+
+    async def agent_message(self, ticket_id: int, agent_id: int, text: str) -> StoredMessage:
+        def work(session: Session) -> TicketSummary:
+            ticket = self.handoff.get_ticket(session, ticket_id)
+            self.handoff.record_agent_reply(session, ticket.conversation_id, agent_id)
+            return self.summary(session, ticket)
+
+        ticket = await self.run(work)
+        (stored,) = await self.tell_customer(
+            ticket.conversation_id, ticket.channel, [OutboundDraft(text=text, author="agent")]
+        )
+        await self._console.ticket_message(ticket_id, stored)
+        return stored
+
+    async def finish(self, ticket_id: int, agent_id: int, note: str, *, resolve: bool, category: str | None = None) -> TicketSummary:
+        def work(session: Session) -> TicketSummary:
+            if resolve:
+                ticket = self.handoff.resolve(session, ticket_id, agent_id, note, category)
+            else:
+                ticket = self.handoff.hand_back(session, ticket_id, agent_id, note)
+            return self.summary(session, ticket)
+
+        ticket = await self.run(work)
+        text = (
+            f"Your ticket {ticket.number} has been resolved: {note}" if resolve and note
+            else f"Your ticket {ticket.number} has been resolved." if resolve
+            else "You're back with the Brightcart assistant."
+        )
+        await self.tell_customer(ticket.conversation_id, ticket.channel, [OutboundDraft(text=text, author="system")])
+        await self.after_ticket_change(ticket)
+        return ticket
+
+    async def transfer(self, ticket_id: int, from_agent: int, to_agent: int) -> TicketSummary:
+        ticket = await self.run(lambda s: self.summary(s, self.handoff.transfer(s, ticket_id, from_agent, to_agent)))
+        await self.tell_customer(ticket.conversation_id, ticket.channel, [OutboundDraft(
+            text=f"You're now chatting with {self._agent_names(to_agent)}.", author="system")])
+        await self.after_ticket_change(ticket)
+        return ticket
+
+    async def release_agent(self, agent_id: int, *, force: bool = False) -> list[TicketSummary]:
+        """After a disconnected agent's grace period: their chats go back to the queue."""
+
+        def work(session: Session) -> list[TicketSummary]:
+            return [self.summary(session, t) for t in self.handoff.release_disconnected(session, agent_id, force=force)]
+
+        released = await self.run(work)
+        for ticket in released:
+            text = await self.run(lambda s, t=ticket: self._waiting_text(s, t.id))
+            await self.tell_customer(ticket.conversation_id, ticket.channel, [OutboundDraft(
+                text=f"Sorry, your agent was disconnected, so you're back in the queue. {text}",
+                author="system")])
+            await self.after_ticket_change(ticket)
+        return released
+
+    async def set_presence(self, agent_id: int, status: str) -> None:
+        await self.run(lambda s: self.handoff.set_presence(s, agent_id, status))
+        await self._console.queue_changed()
+
+    def tickets_of_agent(self, session: Session, agent_id: int) -> list[Ticket]:
+        return list(session.scalars(
+            select(Ticket)
+            .where(Ticket.assignee_id == agent_id, Ticket.status.in_(list(AGENT_HOLDS)))
+            .order_by(Ticket.priority, Ticket.first_response_due)
+        ))
+
+    async def bot_owns(self, conversation_id: str) -> bool:
+        return await self.run(lambda s: self.handoff.owner_of(s, conversation_id).owner is Owner.BOT)
+
+
+__all__ = ["HelpDesk", "ConsoleEvents", "TicketSummary", "HandoffError", "Recipient"]

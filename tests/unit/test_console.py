@@ -1,0 +1,168 @@
+"""Escalation, the queue and live takeover through the real gateway and agent API."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import socketio
+from argon2 import PasswordHasher
+
+from bot.auth.audit import Actor
+from bot.auth.passwords import Passwords
+from bot.auth.users import UserDirectory
+from bot.db import make_engine, make_session_factory
+from tests.gateway_harness import ChatClient, Gateway, running_gateway
+
+PASSWORD = "a long enough password"
+LOGIN_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def add_user(database_url: str, email: str, name: str, role: str = "agent") -> int:
+    engine = make_engine(database_url)
+    users = UserDirectory(make_session_factory(engine), Passwords(hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1), min_length=8))
+    user = users.create(email, name, role, PASSWORD, Actor(user_id=None, label="test"))
+    engine.dispose()
+    return user.id
+
+
+class Agent:
+    def __init__(self, gateway: Gateway, email: str) -> None:
+        self.http = httpx.AsyncClient(base_url=gateway.url, timeout=15)
+        self.email = email
+        self.csrf = ""
+
+    async def login(self) -> None:
+        page = await self.http.get("/login")
+        token = LOGIN_TOKEN.search(page.text)
+        assert token, page.text
+        response = await self.http.post(
+            "/login", data={"email": self.email, "password": PASSWORD, "csrf_token": token.group(1)}
+        )
+        assert response.status_code in (302, 303), response.text
+        self.csrf = (await self.http.get("/api/me")).json()["csrf_token"]
+        assert (await self.post("/api/presence", {"status": "online"})).status_code == 200
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        return await self.http.post(path, json=body or {}, headers={"X-CSRF-Token": self.csrf})
+
+    async def console_socket(self, events: asyncio.Queue[tuple[str, Any]]) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(reconnection=False)
+        for name in ("queue_changed", "ticket_message", "ticket_changed"):
+            sio.on(name, lambda data, name=name: events.put_nowait((name, data)), namespace="/console")
+        cookie = "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())
+        await sio.connect(self.http.base_url.__str__().rstrip("/"), headers={"Cookie": cookie},
+                          auth={"csrf_token": self.csrf}, namespaces=["/console"], transports=["websocket"])
+        return sio
+
+
+async def next_matching(
+    queue: asyncio.Queue[tuple[str, Any]], name: str, text: str, timeout: float = 5
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        event, data = await asyncio.wait_for(queue.get(), deadline - time.monotonic())
+        if event == name and data["message"]["text"] == text:
+            return data
+
+
+async def test_escalate_claim_talk_both_ways_and_hand_back(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url) as gateway:
+        add_user(database_url, "ana@example.com", "Ana")
+        add_user(database_url, "ben@example.com", "Ben")
+        customer = ChatClient()
+        await customer.connect(gateway.url)
+        await customer.say("human please, my order is wrong")
+        assert (await customer.next_of("bot_uttered"))["text"] == "I'm passing this to a colleague."
+        notice = await customer.next_of("bot_uttered")
+        assert notice["author"] == "system" and re.search(r"ticket number is HL-\d+", notice["text"])
+        assert "No one from our team is available" in notice["text"]
+
+        # While queued the bot stays silent; the customer is told where they stand.
+        calls_before = len(gateway.rasa.calls)
+        await customer.say("hello? anyone?")
+        assert "saved for our team" in (await customer.next_of("bot_uttered"))["text"]
+        assert len(gateway.rasa.calls) == calls_before
+
+        ana, ben = Agent(gateway, "ana@example.com"), Agent(gateway, "ben@example.com")
+        await ana.login()
+        await ben.login()
+        queue = (await ana.http.get("/api/queue")).json()["queue"]
+        assert len(queue) == 1 and queue[0]["reason"] == "customer_request"
+        ticket_id = queue[0]["id"]
+
+        # Two agents click at once: exactly one wins, the other gets 409.
+        first, second = await asyncio.gather(
+            ana.post(f"/api/tickets/{ticket_id}/claim"), ben.post(f"/api/tickets/{ticket_id}/claim")
+        )
+        assert sorted([first.status_code, second.status_code]) == [200, 409], (first.text, second.text)
+        winner, loser = (ana, ben) if first.status_code == 200 else (ben, ana)
+        joined = await customer.next_of("bot_uttered")
+        assert "has joined the chat" in joined["text"]
+
+        # Only the owner may write; unknown tickets are 404.
+        assert (await loser.post(f"/api/tickets/{ticket_id}/messages", {"text": "hi"})).status_code == 403
+        assert (await winner.post("/api/tickets/999999/messages", {"text": "hi"})).status_code == 404
+        assert (await winner.http.post(f"/api/tickets/{ticket_id}/messages", json={"text": "no csrf"})).status_code == 403
+
+        events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        console = await winner.console_socket(events)
+        await console.call("watch", {"ticket_id": ticket_id}, namespace="/console")
+
+        started = time.monotonic()
+        sent = await winner.post(f"/api/tickets/{ticket_id}/messages", {"text": "Hi, I'm <b>here</b> to help."})
+        assert sent.status_code == 201
+        reply = await customer.next_of("bot_uttered")
+        assert reply["author"] == "agent" and reply["text"] == "Hi, I'm <b>here</b> to help."
+        assert time.monotonic() - started < 1.0
+
+        started = time.monotonic()
+        await customer.say("It arrived broken")
+        pushed = await next_matching(events, "ticket_message", "It arrived broken")
+        assert pushed["ticket_id"] == ticket_id and pushed["message"]["text"] == "It arrived broken"
+        assert time.monotonic() - started < 1.0
+        assert len(gateway.rasa.calls) == calls_before  # the bot never saw it
+
+        detail = (await winner.http.get(f"/api/tickets/{ticket_id}")).json()
+        texts = [m["text"] for m in detail["messages"]]
+        assert "human please, my order is wrong" in texts and "It arrived broken" in texts
+
+        handed = await winner.post(f"/api/tickets/{ticket_id}/hand-back", {"note": "sent a replacement"})
+        assert handed.status_code == 200
+        assert "back with the Brightcart assistant" in (await customer.next_of("bot_uttered"))["text"]
+        assert (await customer.next_of("bot_uttered"))["text"] == "echo: /handed_back"
+        await customer.say("thanks")
+        assert (await customer.next_of("bot_uttered"))["text"] == "echo: thanks"
+
+        await console.disconnect()
+        await customer.close()
+        for agent in (ana, ben):
+            await agent.http.aclose()
+
+
+async def test_customer_can_leave_the_queue(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url) as gateway:
+        customer = ChatClient()
+        await customer.connect(gateway.url)
+        await customer.say("human now")
+        await customer.next_of("bot_uttered")
+        await customer.next_of("bot_uttered")
+        await customer.say("never mind")
+        left = await customer.next_of("bot_uttered")
+        assert "left the queue" in left["text"]
+        await customer.say("where is my parcel")
+        assert (await customer.next_of("bot_uttered"))["text"] == "echo: where is my parcel"
+        await customer.close()
+
+
+async def test_console_requires_a_signed_in_agent(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url) as anonymous:
+            assert (await anonymous.get("/api/queue")).status_code == 401
+            assert (await anonymous.post("/api/tickets/1/claim")).status_code in (401, 403)
+            page = await anonymous.get("/console")
+            assert page.status_code in (302, 303) and "/login" in page.headers["location"]
