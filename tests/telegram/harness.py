@@ -16,7 +16,6 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -25,7 +24,6 @@ from bot.db import make_engine, make_session_factory
 from bot.local_stack import free_port
 from bot.pipeline import MessagePipeline
 from bot.rasa_client import RasaClient
-from bot.transcript.models import Conversation
 from bot.transcript.store import StoredMessage, TranscriptStore
 from tests.gateway_harness import ScriptedRasa
 from tests.telegram.fake_bot_api import FakeBotApi
@@ -37,17 +35,10 @@ LONG_ANSWER = "\n\n".join(f"Paragraph {n}: " + "lorem ipsum " * 124 for n in ran
 LONG_PAYLOAD = '/faq_select{"faq_id": "orders.cancel-an-order-placed-yesterday-before-it-ships"}'
 
 
-class ExternalIdStore(TranscriptStore):
-    """TranscriptStore plus ``external_id``, the lookup asked of the transcript's owner.
+class StoreWithoutConversationLookup(TranscriptStore):
+    """A store as it was before ``TranscriptStore.conversation``: the channel must cope."""
 
-    The method body is the proposed implementation; once TranscriptStore has it, this
-    class is the plain store.
-    """
-
-    async def external_id(self, conversation_id: str) -> str | None:
-        return await self._run(
-            lambda s: s.scalar(select(Conversation.external_id).where(Conversation.id == conversation_id))
-        )
+    conversation = None  # type: ignore[assignment]
 
 
 class TelegramScriptedRasa(ScriptedRasa):
@@ -142,10 +133,12 @@ async def running_telegram_gateway(
     mode: str = "polling",
     api: FakeBotApi | None = None,
     rasa: TelegramScriptedRasa | None = None,
-    store_class: type[TranscriptStore] = ExternalIdStore,
+    store_class: type[TranscriptStore] = TranscriptStore,
     wait_ready: bool = True,
+    real_rasa: tuple[str, str] | None = None,
     **config: Any,
 ) -> AsyncIterator[TelegramGateway]:
+    """``real_rasa`` (URL, token) talks to a running Rasa instead of the scripted one."""
     api = api or FakeBotApi()
     rasa = rasa or TelegramScriptedRasa()
     api_port, rasa_port, gateway_port = free_port(), free_port(), free_port()
@@ -162,7 +155,8 @@ async def running_telegram_gateway(
     )
     engine = make_engine(database_url)
     store = store_class(make_session_factory(engine))
-    rasa_client = RasaClient(f"http://127.0.0.1:{rasa_port}", "test-token", timeout_seconds=5.0)
+    rasa_url, rasa_token = real_rasa or (f"http://127.0.0.1:{rasa_port}", "test-token")
+    rasa_client = RasaClient(rasa_url, rasa_token, timeout_seconds=30.0 if real_rasa else 5.0)
     pipeline = MessagePipeline(store, rasa_client, {})
     channel = build_telegram_channel(settings, store, pipeline)
 

@@ -8,7 +8,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.channels.telegram import notices
 from bot.channels.telegram.handlers.start_command import GREETING_PAYLOAD
-from tests.telegram.harness import ExternalIdStore, running_telegram_gateway
+from bot.transcript.store import TranscriptStore
+from tests.telegram.harness import running_telegram_gateway
 
 CHAT = 4242
 
@@ -63,7 +64,7 @@ async def test_start_greets_through_the_pipeline(tmp_path: Path, database_url: s
         assert gw.rasa.calls[0]["message"] == GREETING_PAYLOAD
 
 
-class StoreDownOnce(ExternalIdStore):
+class StoreDownOnce(TranscriptStore):
     """The database fails the first insert of a customer message, then recovers."""
 
     failures_left = 1

@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.transcript.store import OutboundDraft, TranscriptStore
-from tests.telegram.harness import LONG_ANSWER, TelegramGateway, running_telegram_gateway
+from bot.transcript.store import OutboundDraft
+from tests.telegram.harness import (
+    LONG_ANSWER,
+    StoreWithoutConversationLookup,
+    TelegramGateway,
+    running_telegram_gateway,
+)
 
 CHAT = 7171
 
@@ -130,7 +135,7 @@ async def test_without_the_store_lookup_unknown_chats_are_skipped_not_crashed(
         await ask(gw, "hello")
         await gw.settle()
     async with running_telegram_gateway(
-        tmp_path, database_url, mode="webhook", store_class=TranscriptStore
+        tmp_path, database_url, mode="webhook", store_class=StoreWithoutConversationLookup
     ) as gw:
         await push(gw, CHAT, "Hi, I'm Kim from support.")
         await gw.settle()
@@ -139,3 +144,16 @@ async def test_without_the_store_lookup_unknown_chats_are_skipped_not_crashed(
         await ask(gw, "again")  # writing makes the chat known again
         await gw.settle()
         assert gw.api.sent_texts(CHAT) == ["echo: again"], (gw.api.summary(), caplog.text)
+
+
+async def test_a_conversation_of_another_channel_is_never_sent_to_telegram(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_telegram_gateway(tmp_path, database_url, mode="webhook") as gw:
+        web_conversation = "ab" * 16
+        await gw.store.ensure_conversation(web_conversation, "web")
+        stored = await gw.store.record_outbound(web_conversation, "web", [OutboundDraft("for the web")])
+        await gw.channel.deliver(web_conversation, stored)
+        await gw.channel.deliver("no-such-conversation", stored)
+        await gw.settle()
+        assert not gw.api.calls_to("sendMessage", status=None)

@@ -8,7 +8,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.channels.telegram.channel import TelegramChannel
 from bot.channels.telegram.config import TelegramConfig
-from bot.channels.telegram.directory import ChatDirectory, ExternalIdLookup
+from bot.channels.telegram.directory import CHANNEL, ChatDirectory, ExternalIdLookup
 from bot.channels.telegram.handlers import all_handlers
 from bot.channels.telegram.intake import UpdateIntake
 from bot.channels.telegram.outbox import TelegramOutbox
@@ -52,14 +52,20 @@ def build_telegram_channel(
 
 
 def _external_id_lookup(store: TranscriptStore) -> ExternalIdLookup | None:
-    # Needed to deliver to a chat that has not written since this process started (an
-    # answer resumed after a restart, an agent's message). TranscriptStore.external_id
-    # is requested from the transcript's owner; until it exists such deliveries are
-    # logged and skipped.
-    lookup: ExternalIdLookup | None = getattr(store, "external_id", None)
-    if lookup is None:
+    """How to find the chat of a conversation that has not written since start-up (an
+    answer resumed after a restart, an agent's message): ``TranscriptStore.conversation``.
+    Without it such deliveries are logged and skipped."""
+    find_conversation = getattr(store, "conversation", None)
+    if find_conversation is None:
         logger.warning(
-            "TranscriptStore.external_id is missing: Telegram chats that have not written "
+            "TranscriptStore.conversation is missing: Telegram chats that have not written "
             "since start-up cannot receive messages"
         )
-    return lookup
+        return None
+
+    async def external_id(conversation_id: str) -> str | None:
+        row = await find_conversation(conversation_id)
+        # Only a Telegram conversation's external id is a chat id.
+        return row.external_id if row is not None and row.channel == CHANNEL else None
+
+    return external_id
