@@ -47,9 +47,9 @@ LOGIN_TEMPLATE = """\
     <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
     <input type="hidden" name="next" value="{{ next }}">
     <label for="email">Email</label>
-    <input id="email" name="email" type="email" autocomplete="username" required autofocus value="{{ email }}">
+    <input id="email" name="email" type="email" autocomplete="username" required{% if not email %} autofocus{% endif %} value="{{ email }}">
     <label for="password">Password</label>
-    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <input id="password" name="password" type="password" autocomplete="current-password" required{% if email %} autofocus{% endif %}>
     <button type="submit">Sign in</button>
   </form>
 </main>

@@ -136,6 +136,23 @@ def _require_id(session: Session, user_id: int) -> User:
     return user
 
 
+def _info(user: User | None) -> UserInfo | None:
+    return UserInfo.of(user) if user is not None else None
+
+
+@dataclass(frozen=True)
+class _Credentials:
+    """What a login needs from the row, copied out so no ORM object leaves the session."""
+
+    user_id: int
+    active: bool
+    password_hash: str
+
+
+def _credentials(user: User | None) -> _Credentials | None:
+    return _Credentials(user.id, user.active, user.password_hash) if user is not None else None
+
+
 def _keep_an_admin(session: Session, user: User) -> None:
     """Refuse to demote or deactivate the last active admin."""
     if user.role != "admin" or not user.active:
@@ -205,11 +222,11 @@ class UserDirectory:
         )
 
     def get(self, user_id: int) -> UserInfo | None:
-        return self._transaction(lambda s: (lambda u: UserInfo.of(u) if u else None)(s.get(User, user_id)))
+        return self._transaction(lambda s: _info(s.get(User, user_id)))
 
     def find(self, email: str) -> UserInfo | None:
         email = normalize_email(email)
-        return self._transaction(lambda s: (lambda u: UserInfo.of(u) if u else None)(_by_email(s, email)))
+        return self._transaction(lambda s: _info(_by_email(s, email)))
 
     def set_role(self, user: int | str, role: str, actor: Actor) -> UserInfo:
         """Change a role. The user's sessions end: they sign in again under the new role."""
@@ -306,17 +323,15 @@ class UserDirectory:
         Unknown and inactive accounts cost the same argon2 time as a wrong password.
         """
         label = attempt_label(email)
-        found: tuple[int, bool, str] | None = None
+        found: _Credentials | None = None
         if label != "[not an email]":
-            found = self._transaction(
-                lambda s: (lambda u: (u.id, u.active, u.password_hash) if u else None)(_by_email(s, label))
-            )
-        if found is None or not found[1]:
+            found = self._transaction(lambda s: _credentials(_by_email(s, label)))
+        if found is None or not found.active:
             self.passwords.burn_dummy(password)
             failure = "unknown_user" if found is None else "inactive"
-            self._audit_failure(label, found[0] if found else None, failure, ip)
+            self._audit_failure(label, found.user_id if found else None, failure, ip)
             return LoginOutcome(None, failure)
-        user_id, _, stored_hash = found
+        user_id, stored_hash = found.user_id, found.password_hash
         if not self.passwords.verify(stored_hash, password):
             self._audit_failure(label, user_id, "bad_password", ip)
             return LoginOutcome(None, "bad_password")
