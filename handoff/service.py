@@ -19,7 +19,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -1042,9 +1042,3 @@ def _not_owner_reason(state: Ownership, agent_id: int) -> str:
         return f"agent {agent_id} does not own this conversation (another agent does)"
     return f"agent {agent_id} does not own this conversation (the {state.owner} does)"
 
-
-def iter_open_tickets(session: Session) -> Iterator[Ticket]:
-    """All open tickets, oldest first (consistency checks, dashboards)."""
-    yield from session.scalars(
-        select(Ticket).where(Ticket.status.in_(list(OPEN_STATUSES))).order_by(Ticket.id)
-    )

@@ -88,6 +88,23 @@ class TestReopen:
         assert handoff.get_ticket(session, first).status == TicketStatus.CLOSED
         assert not second.repeat_contact  # the first was 7 days ago: outside the window too
 
+    @pytest.mark.parametrize(("elapsed", "reopens"), [
+        (timedelta(days=7), True), (timedelta(days=7, seconds=1), False)])
+    def test_window_boundary_even_before_closing(
+        self, session: Session, handoff: Handoff, clock: ManualClock, elapsed: timedelta,
+        reopens: bool,
+    ) -> None:
+        conversation = new_conversation()
+        first = _claimed(session, handoff, conversation)
+        handoff.resolve(session, first, AGENT, "done")
+        session.commit()
+        clock.advance(elapsed)  # close_resolved has not run (yet)
+        again = handoff.escalate(session, conversation, "web", "complaint")
+        session.commit()
+        assert (again.id == first) is reopens
+        assert handoff.get_ticket(session, first).status == (
+            TicketStatus.REOPENED if reopens else TicketStatus.RESOLVED)
+
     def test_close_resolved_keeps_recent_ones(
         self, session: Session, handoff: Handoff, clock: ManualClock
     ) -> None:
