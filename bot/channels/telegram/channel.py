@@ -103,8 +103,10 @@ class TelegramChannel:
             await asyncio.wait_for(self._outbox.drain(), DRAIN_SECONDS)
         except asyncio.TimeoutError:
             logger.warning("telegram messages still queued at shutdown were dropped")
-        if self._connected.is_set():
-            await self._application.shutdown()
+        # Both are no-ops when not started; the bot's own shutdown also closes the HTTP
+        # clients of a connection attempt that was cancelled half-way.
+        await self._application.shutdown()
+        await self._application.bot.shutdown()
         self._connected.clear()
 
     async def deliver(self, conversation_id: str, messages: list[StoredMessage]) -> None:

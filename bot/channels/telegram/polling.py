@@ -23,6 +23,8 @@ from bot.channels.telegram.outbox import retry_after_seconds
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 30.0
+# Shutdown does not wait longer than this to tell Telegram where polling stopped.
+CONFIRM_SECONDS = 3.0
 # An update a handler bug fails on is skipped after this many tries, so it cannot stop
 # the bot for everyone. Transient failures (the database is down) are retried for as
 # long as they last: skipping would lose the customer's message.
@@ -96,7 +98,11 @@ class PollingLoop:
         if self._offset is None:
             return
         try:
-            await self._bot.get_updates(offset=self._offset, timeout=0, limit=1)
+            await asyncio.wait_for(
+                self._bot.get_updates(offset=self._offset, timeout=0, limit=1), CONFIRM_SECONDS
+            )
+        except asyncio.TimeoutError:
+            logger.info("could not confirm processed updates in time")
         except TelegramError as error:
             logger.info("could not confirm processed updates (%s)", type(error).__name__)
 
