@@ -109,6 +109,8 @@
   }
 
   function renderTicket(data) {
+    // A re-render (another agent's change, a socket event) must not eat what is being typed.
+    const drafts = { reply: $("reply")?.value, note: $("note")?.value, "resolve-note": $("resolve-note")?.value };
     const t = data.ticket;
     const mine = t.assignee_id === me.id;
     const actions = el("div", { class: "actions" });
@@ -168,6 +170,7 @@
         el("div", {}, el("ol", { class: "transcript", "aria-label": "Transcript" }, data.messages.map(messageItem)), composer),
         side),
     );
+    Object.entries(drafts).forEach(([id, value]) => { if (value && $(id)) $(id).value = value; });
     if (mine) loadAgents(t.assignee_id);
     const list = document.querySelector(".transcript");
     if (list && list.lastChild) list.lastChild.scrollIntoView({ block: "end" });
@@ -259,5 +262,8 @@
     $("me").textContent = `${me.display_name} (${me.role})`;
     await api("POST", "/api/presence", { status: "online" });
     refreshQueue();
+    // Socket traffic does not extend the session; an HTTP call every few minutes does,
+    // so an agent watching the queue is not signed out after the idle timeout.
+    setInterval(() => api("GET", "/api/me").catch(() => {}), 5 * 60 * 1000);
   })();
 })();
