@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge import provider
 from actions.offers import NONE_OF_THESE, OFFER_HUMAN, feedback_buttons, human_offer_buttons, payload
+from handoff.sentiment import is_negative
 from knowledge_base import Decision
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,13 @@ def selected_faq_id(tracker: Tracker) -> str | None:
 
 def fallback(dispatcher: CollectingDispatcher, tracker: Tracker, trail: dict[str, Any]) -> list[dict[str, Any]]:
     streak = int(tracker.get_slot("fallback_streak") or 0) + 1
+    if is_negative(tracker.latest_message.get("text") or ""):
+        # An upset customer the bot cannot help should not be asked to rephrase.
+        dispatcher.utter_message(
+            text=OFFER_HUMAN, buttons=human_offer_buttons("negative_sentiment"),
+            helpline={"faq_trail": {**trail, "offer": "human"}},
+        )
+        return [SlotSet("fallback_streak", 0)]
     if streak >= FALLBACKS_BEFORE_OFFER:
         dispatcher.utter_message(
             text=OFFER_HUMAN, buttons=human_offer_buttons("repeated_fallback"),

@@ -175,7 +175,28 @@ def method_hybrid(fv, rows, n, gamma=0.3, analyzer="char_wb"):
     return score
 
 
+def method_knn(fv, rows, n, k=10, tau=0.05):
+    def score(q):
+        sims = q @ fv.T
+        idx = np.argpartition(-sims, k, axis=1)[:, :k]
+        out = np.zeros((len(q), n), dtype=np.float32)
+        for i in range(len(q)):
+            w = np.exp((sims[i, idx[i]] - sims[i, idx[i]].max()) / tau)
+            np.add.at(out[i], rows[idx[i]], w)
+        return np.log(out / out.sum(1, keepdims=True) + 1e-9)
+    return score
+
+
+def method_mixknn(fv, rows, n, beta=0.1, k=10, tau=0.05):
+    a = method_mixlr(fv, rows, n, beta=beta)
+    b = method_knn(fv, rows, n, k=k, tau=tau)
+    return lambda q: a(q) + beta * b(q)
+
+
 METHODS = {
+    "knn10": (method_knn, {}),
+    "knn20": (method_knn, {"k": 20, "tau": 0.1}),
+    "mixknn": (method_mixknn, {}),
     "mixlr.2": (method_mixlr, {"beta": 0.2}),
     "hyb_char.2": (method_hybrid, {"gamma": 0.2}),
     "hyb_char.4": (method_hybrid, {"gamma": 0.4}),
@@ -198,12 +219,15 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("methods", nargs="*", default=list(METHODS))
     parser.add_argument("--emb", help="subfolder of .cache/kb-exp with adapted embeddings")
-    parser.add_argument("--only", choices=("banking", "banking10", "clinc"))
+    parser.add_argument("--only", choices=("banking", "banking10", "bankingall", "clinc"))
     args = parser.parse_args()
     if args.emb:
         EMB = EXP / args.emb
     for m in args.methods:
         make, kw = METHODS[m]
+        if args.only == "bankingall":
+            r = run(m, "banking77_faqall", "banking77_queries", make, **kw)
+            print(f"banking {m:28s} all top1 {r['top1']:.4f}", flush=True)
         if args.only == "banking10":
             r = run(m, "banking77_faq10", "banking77_queries", make, **kw)
             print(f"banking {m:28s} faq10 top1 {r['top1']:.4f}", flush=True)

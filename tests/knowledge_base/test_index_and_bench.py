@@ -1,7 +1,7 @@
 import numpy as np
 
 from knowledge_base.bench import run_one
-from knowledge_base.index import KIND_EXACT, KIND_IVF, VectorIndex
+from knowledge_base.index import KIND_EXACT, KIND_HNSW, VectorIndex
 
 
 def clustered(n, dim=32, seed=0):
@@ -20,17 +20,17 @@ def test_exact_index_finds_itself(tmp_path):
     assert np.allclose(scores[:, 0], 1.0, atol=1e-5)
 
 
-def test_ivf_above_the_limit_agrees_with_exact_and_survives_save_load(tmp_path):
+def test_hnsw_above_the_limit_agrees_with_exact_and_survives_save_load(tmp_path):
     x = clustered(6000)
     approx = VectorIndex.build(x, exact_limit=1000)
     exact = VectorIndex.build(x)
-    assert approx.kind == KIND_IVF
+    assert approx.kind == KIND_HNSW
     q = clustered(200, seed=1)
     _, a = approx.search(q, 1)
     _, e = exact.search(q, 1)
     assert (a[:, 0] == e[:, 0]).mean() >= 0.95
     approx.save(tmp_path / "v.faiss")
-    again = VectorIndex.load(tmp_path / "v.faiss", KIND_IVF)
+    again = VectorIndex.load(tmp_path / "v.faiss", KIND_HNSW)
     _, b = again.search(q, 1)
     assert (b == a).all()
 
@@ -43,6 +43,6 @@ def test_search_depth_is_capped_by_size():
 
 def test_bench_reports_sane_numbers():
     r = run_one(3000, dim=32, n_queries=50, exact_limit=1000, progress=False)
-    assert r.index_kind == KIND_IVF
+    assert r.index_kind == KIND_HNSW
     assert 0.9 <= r.recall_at_1 <= 1.0
     assert r.p50_ms > 0 and r.p99_ms >= r.p50_ms and r.rss_mb > 0
