@@ -59,7 +59,8 @@ class ApiCall:
 class FakeBotApi:
     token: str = "123456:TEST-token_for-the-fake"
     url: str = ""  # set by the test once the server listens
-    calls: list[ApiCall] = field(default_factory=list)
+    calls: list[ApiCall] = field(default_factory=list)  # answered calls
+    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # as they arrive
     webhook: dict[str, Any] | None = None
     blocked_chats: set[int] = field(default_factory=set)
     bot_user: dict[str, Any] = field(
@@ -199,6 +200,10 @@ class FakeBotApi:
     def calls_to(self, method: str, status: int | None = 200) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method and (status is None or c.status == status)]
 
+    def polled_offsets(self) -> list[int | None]:
+        """The offset of every getUpdates request so far, including one still waiting."""
+        return [params.get("offset") for method, params in self.requests if method == "getUpdates"]
+
     def sent(self, chat_id: int) -> list[ApiCall]:
         """Messages that reached the chat (sendMessage answered 200), in order."""
         return [c for c in self.calls_to("sendMessage") if c.params["chat_id"] == chat_id]
@@ -232,6 +237,7 @@ class FakeBotApi:
     async def _endpoint(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
         params = await _params(request)
+        self.requests.append((method, params))
         if request.path_params["token"] != self.token:
             return self._answer(method, params, _error(401, "Unauthorized"))
         flood = self._floods.get(method)

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.channels.telegram import WEBHOOK_PATH, notices
 from bot.channels.telegram.handlers import ALLOWED_UPDATES
+from bot.transcript.store import TranscriptStore
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.telegram.harness import WEBHOOK_SECRET, running_telegram_gateway
 from tests.telegram.test_polling import StoreDownOnce
@@ -67,6 +69,8 @@ async def test_malformed_bodies_get_400_with_a_reason(tmp_path: Path, database_u
             response = await gw.api.post_to_webhook(None, raw=body)
             assert response.status_code == 400, body
             assert reason in response.json()["error"], (body, response.json())
+        huge = json.dumps({"update_id": 10, "padding": "x" * 1_100_000}).encode()
+        assert (await gw.api.post_to_webhook(None, raw=huge)).status_code == 413
         # An update of a kind we do not handle is fine: 200 and ignored.
         assert (await gw.api.post_to_webhook({"update_id": 9})).status_code == 200
         assert (await gw.api.post_to_webhook(gw.api.channel_post_update(-100, "news"))).status_code == 200
@@ -140,3 +144,21 @@ async def test_telegram_unreachable_at_start_does_not_block_the_gateway(
         assert early.status_code == 503  # Telegram will deliver it again
         assert await gw.channel.wait_ready(5)
         await api.wait_for(lambda: api.webhook is not None, what="setWebhook after the retry")
+
+
+class BuggyStore(TranscriptStore):
+    """Fails on customer messages the way a bug would (not a database outage)."""
+
+    async def record_inbound(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyError("a bug")
+
+
+async def test_a_handler_bug_is_logged_and_acknowledged_so_telegram_does_not_retry_it(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_telegram_gateway(tmp_path, database_url, mode="webhook", store_class=BuggyStore) as gw:
+        response = await gw.api.post_to_webhook(gw.api.text_update(CHAT, "secret order 123"))
+        assert response.status_code == 200
+    failures = [r for r in caplog.records if r.levelname == "ERROR" and "not processed" in r.getMessage()]
+    assert failures and "KeyError" in failures[0].getMessage()
+    assert "secret order 123" not in caplog.text

@@ -32,15 +32,22 @@ MAX_ATTEMPTS_PER_UPDATE = 5
 
 
 class PollingLoop:
-    def __init__(self, bot: Bot, intake: UpdateIntake, poll_timeout_seconds: int) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        intake: UpdateIntake,
+        poll_timeout_seconds: int,
+        first_backoff_seconds: float = 1.0,
+    ) -> None:
         self._bot = bot
         self._intake = intake
         self._timeout = poll_timeout_seconds
+        self._first_backoff = first_backoff_seconds
         self._offset: int | None = None
         self._attempts: dict[int, int] = {}
 
     async def run(self) -> None:
-        backoff = 1.0
+        backoff = self._first_backoff
         while True:
             try:
                 updates = await self._bot.get_updates(
@@ -62,10 +69,10 @@ class PollingLoop:
                 backoff = await _sleep_backoff(backoff)
                 continue
             if not updates:
-                backoff = 1.0
+                backoff = self._first_backoff
                 continue
             if await self._store(updates):
-                backoff = 1.0
+                backoff = self._first_backoff
             else:
                 backoff = await _sleep_backoff(backoff)
 
