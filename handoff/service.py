@@ -226,6 +226,8 @@ class Handoff:
         if len(summary) > MAX_SUMMARY_CHARS:
             raise ValueError(f"summary longer than {MAX_SUMMARY_CHARS} characters")
         extra = _check_details(details)
+        if customer_key is not None and not 0 < len(customer_key) <= 128:
+            raise ValueError("customer_key must be 1-128 characters")
         now = self.now()
         actor = _escalation_actor(why, conversation_id)
         state = self.owner_of(session, conversation_id)
@@ -238,15 +240,18 @@ class Handoff:
             )
 
         previous = self._reopenable(session, conversation_id, now)
+        event: Event
         if previous is not None:
             ticket = self._reopen(session, previous, why, actor, now, sentiment, extra)
+            event = Reopen(ticket.id)
         else:
             ticket = self._open_ticket(
                 session, conversation_id, channel, why, actor, now,
                 category=category, subject=subject, summary=summary, details=extra,
                 sentiment=sentiment, customer_key=customer_key,
             )
-        self._transition(session, conversation_id, channel, Escalate(why, ticket.id), now)
+            event = Escalate(why, ticket.id)
+        self._transition(session, conversation_id, channel, event, now)
         self._note_availability(session, ticket, now)
         _flush(session)
         logger.info(

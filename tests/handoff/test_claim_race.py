@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from handoff import AlreadyClaimed, Handoff, Owner, Ticket
+from handoff import AlreadyClaimed, ConcurrentUpdate, Handoff, Owner, Ticket
+from handoff.models import ConversationOwner
 from tests.handoff.conftest import new_conversation
 
 RACERS = 8
@@ -80,3 +82,27 @@ def test_claim_next_hands_each_ticket_to_one_agent(
         assert handoff.queue(session) == []
         stored = {t.id: t.assignee_id for t in session.scalars(select(Ticket))}
     assert stored == {t.id: t.assignee_id for t in won}
+
+
+def test_stale_writer_gets_concurrent_update_not_a_lost_update(
+    engine: Engine, sessions: sessionmaker[Session], handoff: Handoff
+) -> None:
+    """Two requests read the same queued conversation; the first cancels it, the second
+    (acting on what it read earlier) is refused instead of overwriting."""
+    conversation = new_conversation()
+    with sessions.begin() as session:
+        ticket_id = handoff.escalate(session, conversation, "web", "customer_request").id
+    with sessions() as first, sessions() as second:
+        # `second` loads both rows and keeps them (the identity map holds unmodified
+        # objects only weakly): it now acts on what it read before `first` commits.
+        read_before = (second.get(ConversationOwner, conversation),
+                       handoff.get_ticket(second, ticket_id))
+        handoff.cancel_by_customer(first, conversation)
+        first.commit()
+        with pytest.raises(ConcurrentUpdate):
+            handoff.cancel_by_customer(second, conversation)
+        second.rollback()
+        assert read_before[0] is not None
+    with sessions() as session:
+        events = [e.kind for e in handoff.events(session, ticket_id)]
+        assert events.count("abandoned") == 1
