@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator
 
 import socketio
+import yaml
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -89,9 +90,14 @@ class Gateway:
 
 @asynccontextmanager
 async def running_gateway(
-    tmp_path: Path, database_url: str, *, rasa_timeout: float = 3.0, rasa_up: bool = True
+    tmp_path: Path, database_url: str, *, rasa_timeout: float = 3.0, rasa_up: bool = True,
+    handoff_policy: dict[str, Any] | None = None,
 ) -> AsyncIterator[Gateway]:
     rasa = ScriptedRasa()
+    policy_file = None
+    if handoff_policy is not None:
+        policy_file = tmp_path / "handoff.yml"
+        policy_file.write_text(yaml.safe_dump(handoff_policy))
     rasa_port, gateway_port = free_port(), free_port()
     settings = Settings(
         password_min_length=8,
@@ -102,6 +108,7 @@ async def running_gateway(
         rasa_timeout_seconds=rasa_timeout,
         port=gateway_port,
         max_message_chars=4000,
+        handoff_policy=policy_file,
     )
     async with serve(create_app(settings), gateway_port):
         if rasa_up:

@@ -48,6 +48,9 @@ def test_real_model_build_search_eval_calibrate(faq_dir, tmp_path, capsys):
     common = ["--faq-dir", str(faq_dir), "--index-dir", str(index_dir), "--no-progress"]
     assert main(["build", *common]) == 0
     assert "3 FAQs" in capsys.readouterr().out
+    manifest = json.loads(next(index_dir.glob("versions/*/manifest.json")).read_text())
+    assert manifest["adapted_encoder"] is True  # the real path fine-tunes a copy of the model
+    assert any(index_dir.glob("versions/*/encoder/*.safetensors")) or any(index_dir.glob("versions/*/encoder/**/*.safetensors"))
     assert main(["search", "I forgot my password", *common]) == 0
     trail = json.loads(capsys.readouterr().out)
     assert trail["top3"][0]["faq_id"] == "account.password"

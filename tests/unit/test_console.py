@@ -166,3 +166,63 @@ async def test_console_requires_a_signed_in_agent(tmp_path: Path, database_url: 
             assert (await anonymous.post("/api/tickets/1/claim")).status_code in (401, 403)
             page = await anonymous.get("/console")
             assert page.status_code in (302, 303) and "/login" in page.headers["location"]
+
+
+async def test_a_disconnected_agent_loses_the_chat_after_the_grace_period(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_gateway(tmp_path, database_url, handoff_policy={"agent_grace": "1s"}) as gateway:
+        add_user(database_url, "cy@example.com", "Cy")
+        customer = ChatClient()
+        await customer.connect(gateway.url)
+        await customer.say("human please")
+        await customer.next_of("bot_uttered")
+        await customer.next_of("bot_uttered")
+        cy = Agent(gateway, "cy@example.com")
+        await cy.login()
+        events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        console = await cy.console_socket(events)
+        ticket_id = (await cy.http.get("/api/queue")).json()["queue"][0]["id"]
+        assert (await cy.post(f"/api/tickets/{ticket_id}/claim")).status_code == 200
+        assert "joined" in (await customer.next_of("bot_uttered"))["text"]
+
+        await console.disconnect()  # closed laptop: no reconnect within the grace period
+        notice = await customer.next_of("bot_uttered", timeout=10)
+        assert "back in the queue" in notice["text"]
+        queue = (await cy.http.get("/api/queue")).json()["queue"]
+        assert [t["id"] for t in queue] == [ticket_id]
+        # The agent cannot write into it any more.
+        assert (await cy.post(f"/api/tickets/{ticket_id}/messages", {"text": "still there?"})).status_code == 403
+        await customer.close()
+        await cy.http.aclose()
+
+
+async def test_resolution_reaches_the_customer_and_notes_stay_internal(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_gateway(tmp_path, database_url) as gateway:
+        add_user(database_url, "dee@example.com", "Dee")
+        customer = ChatClient()
+        await customer.connect(gateway.url)
+        await customer.say("human, my refund is missing")
+        await customer.next_of("bot_uttered")
+        await customer.next_of("bot_uttered")
+        dee = Agent(gateway, "dee@example.com")
+        await dee.login()
+        ticket_id = (await dee.http.get("/api/queue")).json()["queue"][0]["id"]
+        await dee.post(f"/api/tickets/{ticket_id}/claim")
+        await customer.next_of("bot_uttered")
+        assert (await dee.post(f"/api/tickets/{ticket_id}/notes", {"text": "checked payment provider"})).status_code == 201
+        bad = await dee.post(f"/api/tickets/{ticket_id}/resolve", {"note": "ok", "category": "nonsense"})
+        assert bad.status_code == 422
+        done = await dee.post(f"/api/tickets/{ticket_id}/resolve",
+                              {"note": "Your refund was sent today.", "category": "returns_refunds"})
+        assert done.status_code == 200 and done.json()["status"] == "resolved"
+        resolution = await customer.next_of("bot_uttered")
+        assert resolution["text"].endswith("resolved: Your refund was sent today.")
+        detail = (await dee.http.get(f"/api/tickets/{ticket_id}")).json()
+        assert detail["notes"][0]["text"] == "checked payment provider"
+        assert all(m["text"] != "checked payment provider" for m in detail["messages"])
+        assert detail["ticket"]["category"] == "returns_refunds"
+        await customer.close()
+        await dee.http.aclose()
