@@ -6,6 +6,7 @@ Importing this package loads no model and touches no index; see KnowledgeBase.op
 
 from .builder import BuildConfig, build_index
 from .encoder import DEFAULT_MODEL, ModelNotAvailableError
+from .escalation import EscalationPolicy
 from .facade import KnowledgeBase, KnowledgeBaseUnavailable
 from .manifest import Manifest
 from .policy import Thresholds
@@ -17,6 +18,7 @@ __all__ = [
     "BuildConfig",
     "Candidate",
     "Decision",
+    "EscalationPolicy",
     "FaqEntry",
     "FaqValidationError",
     "KnowledgeBase",

@@ -15,7 +15,7 @@ from .policy import Thresholds
 from .records import RULE_EMPTY_INDEX, RULE_EMPTY_QUERY, Candidate, Decision, FaqEntry
 from .scoring import rank
 from .source import content_hash, load_faq_dir
-from .store import IndexLoadError, Snapshot, load_snapshot, pointer_stamp
+from .store import IndexLoadError, Snapshot, load_snapshot, pointer_stamp, read_current_manifest
 from .thresholds import default_thresholds, load_thresholds
 
 logger = logging.getLogger(__name__)
@@ -78,17 +78,22 @@ class KnowledgeBase:
         encoder_factory = _shared_encoder_factory(model, encoder)
         build_config = config.to_dict()
 
+        # Thresholds first: a typo in their path should not cost a rebuild before failing.
+        chosen = load_thresholds(thresholds) if thresholds is not None else default_thresholds()
+
         snapshot: Snapshot | None = None
-        reason: str | None = None
+        # The manifest alone says whether the index fits this configuration; checking it
+        # before loading avoids loading a model only to find the index is for another one.
         try:
-            snapshot = load_snapshot(index_dir, encoder_factory)
+            manifest = read_current_manifest(index_dir)
+            reason = manifest.mismatch(model=model_name, content_hash=_faq_digest(faq_dir), build_config=build_config)
         except IndexLoadError as exc:
             reason = str(exc)
-        if snapshot is not None:
-            digest = _faq_digest(faq_dir)
-            reason = snapshot.manifest.mismatch(model=model_name, content_hash=digest, build_config=build_config)
-            if reason is not None:
-                snapshot = None
+        if reason is None:
+            try:
+                snapshot = load_snapshot(index_dir, encoder_factory)
+            except IndexLoadError as exc:
+                reason = str(exc)
         if snapshot is None:
             logger.warning("rebuilding the FAQ index in %s: %s", index_dir, reason)
             if not faq_dir.is_dir():
@@ -98,7 +103,6 @@ class KnowledgeBase:
                 snapshot = load_snapshot(index_dir, encoder_factory)
             except IndexLoadError as exc:
                 raise KnowledgeBaseUnavailable(f"index rebuilt in {index_dir} but cannot be loaded: {exc}") from None
-        chosen = load_thresholds(thresholds) if thresholds is not None else default_thresholds()
         logger.info(
             "knowledge base ready: index %s, %d FAQs, model %s, thresholds %s (answer %.3f, suggest %.3f)",
             snapshot.manifest.version, len(snapshot.entries), model_name, chosen.source, chosen.answer, chosen.suggest,
@@ -199,10 +203,12 @@ class KnowledgeBase:
             if stamp == self._stamp:
                 return False
             try:
-                snapshot = load_snapshot(self.index_dir, self._encoder_factory)
-                reason = snapshot.manifest.mismatch(model=self.model, content_hash=None, build_config=self._config.to_dict())
+                reason = read_current_manifest(self.index_dir).mismatch(
+                    model=self.model, content_hash=None, build_config=self._config.to_dict()
+                )
                 if reason is not None:
                     raise IndexLoadError(reason)
+                snapshot = load_snapshot(self.index_dir, self._encoder_factory)
             except IndexLoadError as exc:
                 logger.error("new FAQ index in %s is unusable, keeping version %s: %s",
                              self.index_dir, self._snapshot.manifest.version, exc)
