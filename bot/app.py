@@ -62,6 +62,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         user = await auth.users.run(lambda: auth.users.get(agent_id))
         if user is not None:
             agent_names[agent_id] = user.display_name
+        # A console (re)connected, e.g. after a gateway restart: the agent is here again,
+        # so the disconnect grace that started when they went offline stops.
+        await desk.set_presence(agent_id, "online")
 
     console.on_agent_back = agent_back
     console.on_agent_gone = lambda agent_id: _agent_gone(desk, agent_id)
@@ -69,10 +72,13 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         started_at = utcnow()
+        await desk.start()
         resume = asyncio.create_task(_resume_when_rasa_ready(pipeline, rasa, started_at))
+        upkeep = asyncio.create_task(_upkeep(desk))
         logger.info("gateway ready at %s", settings.effective_public_url)
         yield
         resume.cancel()
+        upkeep.cancel()
         await console.shutdown()
         await pipeline.shutdown()
         await suggestions.aclose()
@@ -99,6 +105,17 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         return JSONResponse({"database": database, "rasa": rasa_ready}, status_code=status)
 
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
+
+
+async def _upkeep(desk: HelpDesk, every_seconds: float = 15.0) -> None:
+    tick = 0
+    while True:
+        await asyncio.sleep(every_seconds)
+        tick += 1
+        try:
+            await desk.maintain(tick)
+        except Exception:  # upkeep must outlive a passing database error
+            logger.exception("help desk upkeep failed")
 
 
 async def _agent_gone(desk: HelpDesk, agent_id: int) -> None:

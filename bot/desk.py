@@ -310,13 +310,30 @@ class HelpDesk:
             return [self.summary(session, t) for t in self.handoff.release_disconnected(session, agent_id, force=force)]
 
         released = await self.run(work)
+        await self._announce_release(released)
+        return released
+
+    async def _announce_release(self, released: list[TicketSummary]) -> None:
         for ticket in released:
             text = await self.run(lambda s, t=ticket: self._waiting_text(s, t.id))
             await self.tell_customer(ticket.conversation_id, ticket.channel, [OutboundDraft(
                 text=f"Sorry, your agent was disconnected, so you're back in the queue. {text}",
                 author="system")])
             await self.after_ticket_change(ticket)
-        return released
+
+    async def start(self) -> None:
+        """At gateway start nobody's console is connected yet: everyone is offline, and
+        the grace period of agents who do not come back starts now."""
+        await self.run(self.handoff.mark_all_offline)
+
+    async def maintain(self, now_tick: int) -> None:
+        """Periodic upkeep (every ~15 s): release chats of agents gone past their grace;
+        hourly, close resolved tickets past the reopen window."""
+        await self._announce_release(
+            await self.run(lambda s: [self.summary(s, t) for t in self.handoff.release_stale(s)])
+        )
+        if now_tick % 240 == 0:
+            await self.run(self.handoff.close_resolved)
 
     async def set_presence(self, agent_id: int, status: str) -> None:
         await self.run(lambda s: self.handoff.set_presence(s, agent_id, status))
