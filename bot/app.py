@@ -18,6 +18,12 @@ from sqlalchemy import Engine, text
 
 from bot.auth.components import build_auth
 from bot.channels.base import CustomerChannel
+from bot.channels.telegram import (
+    TelegramChannel,
+    TelegramConfig,
+    build_telegram_channel,
+    derive_webhook_secret,
+)
 from bot.channels.web import WebChannel
 from bot.console.events import SocketConsole
 from bot.console.routes import SuggestionClient, build_console_router
@@ -57,6 +63,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     desk.on_hand_back = pipeline.resume_bot
     web.attach(pipeline)
     suggestions = SuggestionClient(settings.effective_action_server_url)
+    telegram = _telegram_channel(settings, store, pipeline)
 
     async def agent_back(agent_id: int) -> None:
         user = await auth.users.run(lambda: auth.users.get(agent_id))
@@ -73,6 +80,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         started_at = utcnow()
         await desk.start()
+        if telegram is not None:
+            await telegram.start()
         resume = asyncio.create_task(_resume_when_rasa_ready(pipeline, rasa, started_at))
         upkeep = asyncio.create_task(_upkeep(desk))
         logger.info("gateway ready at %s", settings.effective_public_url)
@@ -81,6 +90,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         upkeep.cancel()
         await console.shutdown()
         await pipeline.shutdown()
+        if telegram is not None:
+            await telegram.stop()  # after the pipeline drained: its last replies go out
         await suggestions.aclose()
         await rasa.aclose()
         engine.dispose()
@@ -91,6 +102,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
               name="console-static")
     auth.install(api)
     api.include_router(build_console_router(auth, desk, store, suggestions))
+    if telegram is not None:
+        api.include_router(telegram.router)
 
     @api.get("/", include_in_schema=False)
     async def chat_page() -> FileResponse:
@@ -105,6 +118,24 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         return JSONResponse({"database": database, "rasa": rasa_ready}, status_code=status)
 
     return socketio.ASGIApp(sio, other_asgi_app=api, socketio_path="socket.io")
+
+
+def _telegram_channel(
+    settings: Settings, store: TranscriptStore, pipeline: MessagePipeline
+) -> TelegramChannel | None:
+    """Telegram is on when TELEGRAM_BOT_TOKEN is set (docs/telegram.md)."""
+    if settings.telegram_bot_token is None:
+        return None
+    secret = settings.telegram_webhook_secret
+    config = TelegramConfig(
+        token=settings.telegram_bot_token.get_secret_value(),
+        mode=settings.telegram_mode,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=secret.get_secret_value() if secret else derive_webhook_secret(secret_key(settings)),
+        api_url=settings.telegram_api_url,
+        max_message_chars=settings.max_message_chars,
+    )
+    return build_telegram_channel(config, store, pipeline)  # registers with the pipeline
 
 
 async def _upkeep(desk: HelpDesk, every_seconds: float = 15.0) -> None:

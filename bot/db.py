@@ -17,6 +17,8 @@ logger = logging.getLogger(__name__)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    # Error messages would otherwise quote bound parameters, i.e. customers' texts.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,

@@ -12,5 +12,6 @@ def configure_logging(level: str = "INFO") -> None:
         datefmt="%H:%M:%S",
     )
     # Libraries that log every request or model detail at INFO drown the useful lines.
-    for noisy in ("httpx", "sentence_transformers", "sanic.access", "engineio", "socketio"):
+    # python-telegram-bot logs request parameters (message texts) at DEBUG.
+    for noisy in ("httpx", "sentence_transformers", "sanic.access", "engineio", "socketio", "telegram"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -87,6 +87,31 @@ class Settings(BaseSettings):
     password_min_length: int = Field(default=12, description="Minimum password length for users.")
     login_max_failures: int = Field(default=5, description="Failed logins per email and IP before 429.")
     login_failure_window_seconds: int = Field(default=900, description="Window for the failures above.")
+    telegram_bot_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "HELPLINE_TELEGRAM_BOT_TOKEN"),
+        description="Bot token from @BotFather; unset = no Telegram channel.",
+    )
+    telegram_mode: Literal["polling", "webhook"] = Field(
+        default="polling",
+        validation_alias=AliasChoices("TELEGRAM_MODE", "HELPLINE_TELEGRAM_MODE"),
+        description="webhook for production, polling for development.",
+    )
+    telegram_webhook_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_WEBHOOK_URL", "HELPLINE_TELEGRAM_WEBHOOK_URL"),
+        description="Public HTTPS URL of /telegram/webhook; required in webhook mode.",
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TELEGRAM_WEBHOOK_SECRET", "HELPLINE_TELEGRAM_WEBHOOK_SECRET"),
+        description="Checked on every webhook call; unset = derived from the secret key.",
+    )
+    telegram_api_url: str = Field(
+        default="https://api.telegram.org",
+        validation_alias=AliasChoices("TELEGRAM_API_URL", "HELPLINE_TELEGRAM_API_URL"),
+        description="Bot API server (tests point it at a local fake).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(default="INFO")
 
     @field_validator("database_url")
