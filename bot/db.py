@@ -8,12 +8,14 @@ gateway, and SQLite (the embedded default) has no mature async driver with WAL s
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -43,3 +45,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+async def in_transaction(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:
+    """Run ``work`` in one transaction on a worker thread, so the event loop never waits
+    for the database; commits on success, rolls back on error."""
+
+    def in_thread() -> T:
+        with sessions.begin() as session:
+            return work(session)
+
+    return await anyio.to_thread.run_sync(in_thread)

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol, TypeVar
 
-import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import CustomerChannel
+from bot.db import in_transaction
 from bot.transcript.store import OutboundDraft, StoredMessage, TranscriptStore
 import yaml
 
@@ -113,11 +113,7 @@ class HelpDesk:
     async def run(self, work: Callable[[Session], T]) -> T:
         """Run handoff work in one transaction, off the event loop."""
 
-        def in_thread() -> T:
-            with self._sessions.begin() as session:
-                return work(session)
-
-        return await anyio.to_thread.run_sync(in_thread)
+        return await in_transaction(self._sessions, work)
 
     def summary(self, session: Session, ticket: Ticket) -> TicketSummary:
         sla = self.handoff.sla_state(ticket)

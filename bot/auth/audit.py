@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-import anyio.to_thread
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+
+from bot.db import in_transaction
 from bot.auth.models import AuditEntry
 
 logger = logging.getLogger(__name__)
@@ -138,11 +139,7 @@ class AuditLog:
         self._sessions = session_factory
 
     async def _run(self, work: Callable[[Session], T]) -> T:
-        def in_thread() -> T:
-            with self._sessions.begin() as session:
-                return work(session)
-
-        return await anyio.to_thread.run_sync(in_thread)
+        return await in_transaction(self._sessions, work)
 
     async def record(
         self,

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, TypeVar
 
-import anyio.to_thread
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.db import in_transaction
 from bot.transcript.models import Conversation, Message, utcnow
 
 T = TypeVar("T")
@@ -84,11 +84,7 @@ class TranscriptStore:
         self._sessions = session_factory
 
     async def _run(self, work: Callable[[Session], T]) -> T:
-        def in_thread() -> T:
-            with self._sessions.begin() as session:
-                return work(session)
-
-        return await anyio.to_thread.run_sync(in_thread)
+        return await in_transaction(self._sessions, work)
 
     async def open_conversation(self, channel: str, external_id: str | None = None) -> str:
         """The conversation id for this customer; created on first contact."""
