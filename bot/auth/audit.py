@@ -17,9 +17,8 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-
-from bot.db import in_transaction
 from bot.auth.models import AuditEntry
+from bot.db import in_transaction
 
 logger = logging.getLogger(__name__)
 
