@@ -226,3 +226,29 @@ async def test_resolution_reaches_the_customer_and_notes_stay_internal(
         assert detail["ticket"]["category"] == "returns_refunds"
         await customer.close()
         await dee.http.aclose()
+
+
+async def test_a_gateway_restart_loses_no_ticket_and_no_message(tmp_path: Path, database_url: str) -> None:
+    add_user(database_url, "eve@example.com", "Eve")
+    async with running_gateway(tmp_path, database_url) as gateway:
+        customer = ChatClient()
+        signed = await customer.connect(gateway.url)
+        await customer.say("human, about my invoice")
+        await customer.next_of("bot_uttered")
+        await customer.next_of("bot_uttered")
+        await customer.close()
+    async with running_gateway(tmp_path, database_url) as restarted:
+        eve = Agent(restarted, "eve@example.com")
+        await eve.login()
+        queue = (await eve.http.get("/api/queue")).json()["queue"]
+        assert len(queue) == 1 and queue[0]["conversation_id"] == signed.split(".")[0]
+        assert (await eve.post(f"/api/tickets/{queue[0]['id']}/claim")).status_code == 200
+        detail = (await eve.http.get(f"/api/tickets/{queue[0]['id']}")).json()
+        assert [m["text"] for m in detail["messages"]][0] == "human, about my invoice"
+        # The customer comes back to the same conversation and reaches the agent.
+        again = ChatClient()
+        await again.connect(restarted.url, session_id=signed)
+        await eve.post(f"/api/tickets/{queue[0]['id']}/messages", {"text": "Eve here, let me check."})
+        assert (await again.next_of("bot_uttered"))["text"] == "Eve here, let me check."
+        await again.close()
+        await eve.http.aclose()
