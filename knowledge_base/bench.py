@@ -24,7 +24,7 @@ import numpy as np
 
 import faiss
 
-from .index import ALL_THREADS, EXACT_LIMIT, VectorIndex
+from .index import ALL_THREADS, EXACT_LIMIT, KIND_IVF_FAQ, VectorIndex
 
 logger = logging.getLogger(__name__)
 
@@ -70,26 +70,39 @@ class SyntheticFaq:
         centres = np.random.default_rng(seed).standard_normal((self.n_clusters, dim)).astype(np.float32)
         self.centres = centres / np.linalg.norm(centres, axis=1, keepdims=True)
 
-    def _draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+    def _draw(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         clusters = rng.integers(0, self.n_clusters, size=n)
         x = self.centres[clusters] + rng.standard_normal((n, self.dim), dtype=np.float32) * NOISE
         x /= np.linalg.norm(x, axis=1, keepdims=True)
-        return x
+        return x, clusters
 
-    def chunks(self) -> Iterator[np.ndarray]:
+    def chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(vectors, FAQ of each vector) chunk by chunk, reproducibly."""
         for i, start in enumerate(range(0, self.size, CHUNK)):
             yield self._draw(np.random.default_rng((self.seed, i)), min(CHUNK, self.size - start))
 
+    def centroids(self) -> np.ndarray:
+        """Unit mean vector per FAQ, computed from the entries like the real build does."""
+        from scipy.sparse import csr_matrix
+
+        sums = np.zeros((self.n_clusters, self.dim), dtype=np.float32)
+        for x, labels in self.chunks():
+            onehot = csr_matrix((np.ones(len(x), np.float32), (labels, np.arange(len(x)))), shape=(self.n_clusters, len(x)))
+            sums += onehot @ x
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return sums / norms
+
     def queries(self, n: int) -> np.ndarray:
         # A seed sequence no chunk uses, so queries are new draws, not copies of entries.
-        return self._draw(np.random.default_rng((self.seed, 10**9)), n)
+        return self._draw(np.random.default_rng((self.seed, 10**9)), n)[0]
 
 
 def exact_top1(data: SyntheticFaq, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     best_score = np.full(len(queries), -np.inf, dtype=np.float32)
     best_id = np.full(len(queries), -1, dtype=np.int64)
     offset = 0
-    for chunk in data.chunks():
+    for chunk, _ in data.chunks():
         sims = queries @ chunk.T
         idx = sims.argmax(axis=1)
         score = sims[np.arange(len(queries)), idx]
@@ -104,15 +117,22 @@ def run_one(size: int, *, dim: int = 384, n_queries: int = 1000, exact_limit: in
             seed: int = 0, progress: bool = True) -> BenchResult:
     data = SyntheticFaq(size, dim, seed)
     started = time.perf_counter()
-    index = VectorIndex.create(size, dim, exact_limit=exact_limit, seed=seed)
     faiss.omp_set_num_threads(ALL_THREADS)
+    if size > exact_limit:
+        # What the real build does above the exact limit: cells are the FAQs.
+        index = VectorIndex.create_partitioned(data.centroids())
+    else:
+        index = VectorIndex.create(size, dim, exact_limit=exact_limit, seed=seed)
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=size, desc=f"bench {size:,}: indexing", unit="vec", leave=False)
-    for chunk in data.chunks():
-        index.add(chunk)
+    for chunk, labels in data.chunks():
+        if index.kind == KIND_IVF_FAQ:
+            index.add_to_cells(chunk, labels)
+        else:
+            index.add(chunk)
         if bar is not None:
             bar.update(len(chunk))
     if bar is not None:

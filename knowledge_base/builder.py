@@ -121,8 +121,9 @@ def build_from_entries(
             encoder = encoder or load_encoder(model)
             logger.info("encoding %d phrasings of %d FAQs with %s", len(texts), len(entries), model_name)
             vectors = encoder.encode(texts, batch_size=64, progress=progress)
-            index = VectorIndex.build(vectors, exact_limit=config.exact_limit, progress=progress)
             centroids = centroids_of(vectors, rows, len(entries))
+            index = VectorIndex.build(vectors, cells=rows, centroids=centroids, exact_limit=config.exact_limit,
+                                      progress=progress)
             head = train_head(vectors, rows, len(entries), config.head)
             files = write_arrays(tmp_dir, entries, rows, index, centroids, head)
             now = datetime.now(timezone.utc)

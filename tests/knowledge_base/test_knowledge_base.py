@@ -196,3 +196,19 @@ def test_old_versions_are_pruned(faq_dir, index_dir, encoder):
     assert 1 <= len(versions) <= 3
     assert current_version_dir(index_dir) in versions
     assert not list(index_dir.glob(".tmp-*"))
+
+
+def test_bad_thresholds_file_fails_before_any_build(faq_dir, index_dir, encoder, tmp_path):
+    from knowledge_base.policy import ThresholdsError
+
+    with pytest.raises(ThresholdsError):
+        KnowledgeBase.open(faq_dir=faq_dir, index_dir=index_dir, encoder=encoder, thresholds=tmp_path / "nope.json")
+    assert encoder.calls == 0
+    assert not (index_dir / "CURRENT").exists()
+
+
+def test_calibrated_thresholds_are_used(faq_dir, index_dir, encoder, tmp_path):
+    strict = tmp_path / "strict.json"
+    Thresholds(answer=0.999, suggest=0.99, margin=0.0).write(strict)
+    kb = KnowledgeBase.open(faq_dir=faq_dir, index_dir=index_dir, encoder=encoder, thresholds=strict)
+    assert kb.answer("how can I cancel my order").rule == "fallback"
