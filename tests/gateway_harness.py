@@ -92,7 +92,9 @@ class Gateway:
 async def running_gateway(
     tmp_path: Path, database_url: str, *, rasa_timeout: float = 3.0, rasa_up: bool = True,
     handoff_policy: dict[str, Any] | None = None,
+    extra_settings: dict[str, Any] | None = None,
 ) -> AsyncIterator[Gateway]:
+    """``extra_settings`` are further Settings fields (e.g. the Telegram channel's)."""
     rasa = ScriptedRasa()
     policy_file = None
     if handoff_policy is not None:
@@ -109,6 +111,7 @@ async def running_gateway(
         port=gateway_port,
         max_message_chars=4000,
         handoff_policy=policy_file,
+        **(extra_settings or {}),
     )
     async with serve(create_app(settings), gateway_port):
         if rasa_up:
