@@ -1,0 +1,107 @@
+"""Periods, filters and targets, and the SQL that picks what a KPI counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, exists, select
+
+from bot.transcript.models import Conversation, Message
+from handoff.models import Ticket
+
+
+@dataclass(frozen=True)
+class Period:
+    """Half-open [start, end), aware UTC. Everything is judged as of ``end``: a timestamp
+    at or after ``end`` is treated as not having happened yet, so a past period gives the
+    same numbers whenever it is computed (up to later reopenings, see docs/kpis.md)."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("Period needs aware datetimes")
+        if self.end <= self.start:
+            raise ValueError("Period end must be after its start")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional narrowing. ``channel`` applies to everything; ``category`` and ``agent_id``
+    (the ticket's assignee) select tickets directly, and for conversation and message
+    KPIs keep only conversations with a ticket of that category / assignee created
+    before period end."""
+
+    channel: str | None = None
+    category: str | None = None
+    agent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class KpiTargets:
+    """Seed targets from issue 6; configurable."""
+
+    sla_compliance: float = 0.90  # share of tickets within their due time
+    first_response_seconds: float = 300.0  # p90 of first human response time
+
+
+NO_FILTERS = Filters()
+
+
+def in_period(column: ColumnElement[datetime] | object, period: Period) -> ColumnElement[bool]:
+    return and_(column >= period.start, column < period.end)  # type: ignore[operator]
+
+
+def before_end(column: object, period: Period) -> ColumnElement[bool]:
+    """Happened before period end (NULL -> false: has not happened)."""
+    return and_(column.is_not(None), column < period.end)  # type: ignore[attr-defined]
+
+
+def ticket_filter_conditions(filters: Filters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.channel is not None:
+        conditions.append(Ticket.channel == filters.channel)
+    if filters.category is not None:
+        conditions.append(Ticket.category == filters.category)
+    if filters.agent_id is not None:
+        conditions.append(Ticket.assignee_id == filters.agent_id)
+    return conditions
+
+
+def conversation_has_matching_ticket(
+    conversation_id: ColumnElement[str], period: Period, filters: Filters
+) -> ColumnElement[bool] | None:
+    """EXISTS a ticket of the category / assignee, or None when neither filter is set."""
+    if filters.category is None and filters.agent_id is None:
+        return None
+    conditions = [Ticket.conversation_id == conversation_id, Ticket.created_at < period.end]
+    if filters.category is not None:
+        conditions.append(Ticket.category == filters.category)
+    if filters.agent_id is not None:
+        conditions.append(Ticket.assignee_id == filters.agent_id)
+    return exists().where(*conditions)
+
+
+def conversations_in_scope(period: Period, filters: Filters) -> Select[tuple[str]]:
+    """Conversations started in the period in which the customer wrote at least once
+    before period end (an opened widget without a message is not a conversation)."""
+    customer_wrote = exists().where(
+        Message.conversation_id == Conversation.id,
+        Message.direction == "in",
+        Message.author == "customer",
+        Message.created_at < period.end,
+    )
+    query = select(Conversation.id).where(in_period(Conversation.created_at, period), customer_wrote)
+    if filters.channel is not None:
+        query = query.where(Conversation.channel == filters.channel)
+    matching = conversation_has_matching_ticket(Conversation.id, period, filters)
+    if matching is not None:
+        query = query.where(matching)
+    return query
+
+
+def tickets_in_scope(period: Period, filters: Filters) -> list[ColumnElement[bool]]:
+    """Ticket cohort: tickets created in the period, narrowed by the filters."""
+    return [in_period(Ticket.created_at, period), *ticket_filter_conditions(filters)]
