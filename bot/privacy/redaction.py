@@ -13,7 +13,6 @@ tracking number; lower-case IBANs are not matched.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any
 
 EMAIL_TOKEN = "[email]"
@@ -115,30 +114,43 @@ def _valid_iban_prefix(text: str) -> str | None:
     return None
 
 
-def _replace_card(match: re.Match[str]) -> str:
-    text = match.group(0)
-    digits = text.replace(" ", "").replace("-", "")
-    return CARD_TOKEN if luhn_valid(digits) else text
+def _phone_digits_ok(text: str) -> bool:
+    low, high = PHONE_DIGITS
+    return low <= sum(char.isdigit() for char in text) <= high
 
 
 def _replace_phone(match: re.Match[str]) -> str:
     text = match.group(0)
-    count = sum(char.isdigit() for char in text)
-    low, high = PHONE_DIGITS
-    return PHONE_TOKEN if low <= count <= high else text
+    return PHONE_TOKEN if _phone_digits_ok(text) else text
 
 
-# Private-use code points stand in for IBAN-shaped text whose checksum failed while the
-# card and phone passes run: "DE89 3704 0044 0532 0130 01" is a mistyped IBAN, and its
-# digits must not come out as "DE89 [card]".
+# Private-use code points stand in for checksum-failed candidates while the later passes
+# run: "DE89 3704 0044 0532 0130 01" is a mistyped IBAN and "6011 0009 9013 9425" a
+# mistyped card; their digit groups must not come out as "DE89 [card]" or "6011 [phone]".
 _HOLD_BASE = 0xE000
 _HOLD_LIMIT = 0x1000
 _HELD = re.compile("[\ue000-\uefff]")
-_NUMBER_PASSES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
-    # Cards before phones: a card is the more sensitive label.
-    (_CARD, _replace_card),
-    (_PHONE, _replace_phone),
-)
+
+
+class _Held:
+    """Near-misses taken out of the text during one ``redact`` call, put back at the end."""
+
+    def __init__(self, text: str) -> None:
+        self.items: list[str] = []
+        # Text already using those code points cannot be held safely (rare: they are
+        # private-use); near-misses then simply stay in place.
+        self.enabled = _HELD.search(text) is None
+
+    def hold(self, candidate: str) -> str:
+        if not self.enabled or len(self.items) >= _HOLD_LIMIT:
+            return candidate
+        self.items.append(candidate)
+        return chr(_HOLD_BASE + len(self.items) - 1)
+
+    def restore(self, text: str) -> str:
+        if not self.items:
+            return text
+        return _HELD.sub(lambda m: self.items[ord(m.group(0)) - _HOLD_BASE], text)
 
 
 def redact(text: str) -> str:
@@ -151,25 +163,32 @@ def redact(text: str) -> str:
     # Emails first: they may contain digits that would otherwise look like phones.
     if has_at:
         text = _EMAIL.sub(EMAIL_TOKEN, text)
-    held: list[str] = []
-    can_hold = _HELD.search(text) is None
+    held = _Held(text)
 
     def replace_iban(match: re.Match[str]) -> str:
         candidate = match.group(0)
         valid = _valid_iban_prefix(candidate)
-        if valid is not None:
-            return IBAN_TOKEN + candidate[len(valid):]
-        if can_hold and len(held) < _HOLD_LIMIT:
-            held.append(candidate)
-            return chr(_HOLD_BASE + len(held) - 1)
-        return candidate
+        if valid is None:
+            return held.hold(candidate)
+        return IBAN_TOKEN + candidate[len(valid):]
 
-    # IBANs before cards and phones: an IBAN's digits could pass for either.
+    def replace_card(match: re.Match[str]) -> str:
+        candidate = match.group(0)
+        digits = candidate.replace(" ", "").replace("-", "")
+        if luhn_valid(digits):
+            return CARD_TOKEN
+        # Not a card, but maybe a phone as a whole ("0044 20 7946 0958"); only a phone
+        # hidden in part of it ("6011 [phone]") is what holding prevents.
+        if _PHONE.fullmatch(candidate) and _phone_digits_ok(candidate):
+            return PHONE_TOKEN
+        return held.hold(candidate)
+
+    # IBANs, then cards, then phones: an IBAN's digits could pass for a card or a phone,
+    # and a card is the more sensitive label of the two.
     text = _IBAN.sub(replace_iban, text)
-    for pattern, replacement in _NUMBER_PASSES:
-        text = pattern.sub(replacement, text)
-    if held:
-        text = _HELD.sub(lambda m: held[ord(m.group(0)) - _HOLD_BASE], text)
+    text = _CARD.sub(replace_card, text)
+    text = _PHONE.sub(_replace_phone, text)
+    text = held.restore(text)
     return text
 
 
