@@ -14,6 +14,7 @@ import argparse
 import getpass
 import logging
 import re
+import sqlite3
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -123,7 +124,7 @@ def main(argv: list[str], *, settings: Settings | None = None, now: datetime | N
     except CliError as refused:
         print(f"error: {refused}", file=sys.stderr)
         return EXIT_REFUSED
-    except (SQLAlchemyError, OSError) as failure:
+    except (SQLAlchemyError, sqlite3.Error, OSError) as failure:
         logger.debug("privacy command failed", exc_info=True)
         print(
             f"error: the database could not be used ({type(failure).__name__}); "
