@@ -170,6 +170,13 @@ def _stale_conversations(session: Session, cutoff: datetime) -> list[str]:
         ~select(Conversation.id).where(Conversation.id == Ticket.conversation_id).exists()
     ).group_by(Ticket.conversation_id).having(func.max(Ticket.updated_at) < cutoff)
     stale.update(session.scalars(orphan_tickets))
+    orphan_owners = select(ConversationOwner.conversation_id).where(
+        ConversationOwner.updated_at < cutoff,
+        ~select(Conversation.id).where(Conversation.id == ConversationOwner.conversation_id).exists(),
+        ~select(Ticket.id).where(Ticket.conversation_id == ConversationOwner.conversation_id,
+                                 Ticket.updated_at >= cutoff).exists(),
+    )
+    stale.update(session.scalars(orphan_owners))
     return sorted(stale)
 
 
@@ -188,12 +195,16 @@ def _erase(
         report.add(TRACKER_KEY, _delete_tracker_file(tracker_sqlite_path, ids))
     tracker_here = _tracker_table(session)
     for chunk in _chunks(ids):
-        ticket_ids = list(session.scalars(select(Ticket.id).where(Ticket.conversation_id.in_(chunk))))
+        ticket_ids = list(
+            session.scalars(select(Ticket.id).where(Ticket.conversation_id.in_(chunk)))
+        )
         # Children before parents, explicitly: cascades would do it on PostgreSQL and
         # SQLite-with-foreign-keys, but not report how many rows went.
         if ticket_ids:
-            report.add("ticket_notes", _count(session.execute(delete(TicketNote).where(TicketNote.ticket_id.in_(ticket_ids)))))
-            report.add("ticket_events", _count(session.execute(delete(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids)))))
+            report.add("ticket_notes", _count(session.execute(
+                delete(TicketNote).where(TicketNote.ticket_id.in_(ticket_ids)))))
+            report.add("ticket_events", _count(session.execute(
+                delete(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids)))))
             report.add(AUDIT_SCRUBBED_KEY, _scrub_ticket_audit(session, ticket_ids))
         # Ownership rows carry a version column; a bulk delete skips the ORM check on
         # purpose (the conversation is going away whoever owns it).
@@ -205,10 +216,13 @@ def _erase(
         )) if ticket_ids else 0)
         # reply_to_id points within the same conversation, so clearing it first lets the
         # delete run in any order on databases that check foreign keys per row.
-        session.execute(update(Message).where(Message.conversation_id.in_(chunk)).values(reply_to_id=None))
-        report.add("messages", _count(session.execute(delete(Message).where(Message.conversation_id.in_(chunk)))))
-        gone = _count(session.execute(delete(Conversation).where(Conversation.id.in_(chunk))))
-        report.add("conversations", gone)
+        session.execute(
+            update(Message).where(Message.conversation_id.in_(chunk)).values(reply_to_id=None)
+        )
+        report.add("messages", _count(session.execute(
+            delete(Message).where(Message.conversation_id.in_(chunk)))))
+        report.add("conversations", _count(session.execute(
+            delete(Conversation).where(Conversation.id.in_(chunk)))))
         if tracker_here is not None:
             report.add(TRACKER_KEY, _count(session.execute(
                 delete(tracker_here).where(tracker_here.c.sender_id.in_(chunk)))))

@@ -119,3 +119,21 @@ async def test_purge_by_last_activity(db: Db) -> None:
 async def test_purge_needs_an_aware_cutoff(db: Db) -> None:
     with db.sessions.begin() as session, pytest.raises(ValueError):
         purge_older_than(session, datetime(2020, 1, 1))
+
+
+async def test_purge_takes_tickets_whose_conversation_row_is_gone(db: Db) -> None:
+    # handoff has no foreign key to conversations: a ticket can outlive its conversation.
+    now = datetime.now(timezone.utc)
+    old_time = now - timedelta(days=400)
+    seeded = await seed_customer(db, old_time.timestamp())
+    _age(db, seeded.conversation_id, old_time)
+    with db.sessions.begin() as session:
+        session.execute(update(Message).where(Message.conversation_id == seeded.conversation_id)
+                        .values(reply_to_id=None))
+        session.query(Message).filter(Message.conversation_id == seeded.conversation_id).delete()
+        session.query(Conversation).filter(Conversation.id == seeded.conversation_id).delete()
+    with db.sessions.begin() as session:
+        report = purge_older_than(session, now - timedelta(days=365),
+                                  tracker_sqlite_path=db.tracker_file)
+    assert report.counts["tickets"] == 1 and report.counts["conversation_owners"] == 1
+    assert find_everywhere(db, [seeded.conversation_id, *seeded.texts]) == []
