@@ -51,10 +51,6 @@ class RowBuilder:
         )
         self.session.flush()
 
-    def answers(self, cid: str, at: datetime, *rules: str) -> None:
-        for offset, rule in enumerate(rules):
-            self.message(cid, at + timedelta(seconds=offset), rule=rule)
-
     def ticket(self, cid: str, created_at: datetime, **fields: Any) -> Ticket:
         values: dict[str, Any] = {
             "channel": "web",

@@ -1,0 +1,94 @@
+"""CSAT over passed-in ratings, complaint rate by category and the spike detector."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from bot.analytics import CsatRating, Filters, Period, SpikeRule, complaint_rate_by_category, csat, detect_complaint_spikes
+from tests.analytics.builders import RowBuilder
+from tests.analytics.conftest import T0, WEEK
+
+AT = T0 + timedelta(days=3)
+
+
+def test_csat_average_response_rate_and_would_recommend(session: Session, rows: RowBuilder) -> None:
+    rated_twice = rows.conversation(AT)
+    recommends = rows.conversation(AT, channel="telegram")
+    unrated = rows.conversation(AT)
+    outside = rows.conversation(T0 - timedelta(days=1))
+    ratings = [
+        CsatRating(rated_twice, 5),
+        CsatRating(rated_twice, 3, would_recommend=False),  # the last rating counts
+        CsatRating(recommends, 4, would_recommend=True),
+        CsatRating(outside, 1),
+    ]
+    summary = csat(session, ratings, WEEK)
+    assert summary.average == 3.5
+    assert summary.rated == 2 and summary.conversation_ids == tuple(sorted([rated_twice, recommends]))
+    assert (summary.response_rate.numerator, summary.response_rate.denominator) == (2, 3)
+    assert unrated in summary.response_rate.population_ids
+    assert (summary.would_recommend.numerator, summary.would_recommend.denominator) == (1, 2)
+    assert csat(session, ratings, WEEK, Filters(channel="telegram")).average == 4.0
+
+
+def test_csat_without_ratings_or_conversations_is_none(session: Session) -> None:
+    summary = csat(session, [], WEEK)
+    assert summary.average is None and summary.response_rate.value is None and summary.would_recommend.value is None
+
+
+@pytest.mark.parametrize("rating", [0, 6])
+def test_csat_rejects_ratings_outside_1_to_5(rating: int) -> None:
+    with pytest.raises(ValueError):
+        CsatRating("c" * 32, rating)
+
+
+def add_day(rows: RowBuilder, day_start: datetime, conversations: int, complaints: dict[str, int]) -> None:
+    """``conversations`` conversations on that day, the first ones complaining as given."""
+    reasons = [category for category, count in complaints.items() for _ in range(count)]
+    assert len(reasons) <= conversations
+    for index in range(conversations):
+        at = day_start + timedelta(hours=1, minutes=index)
+        cid = rows.conversation(at)
+        if index < len(reasons):
+            rows.ticket(cid, at, reason="complaint", category=reasons[index])
+
+
+def seed_spike(rows: RowBuilder) -> datetime:
+    end = T0 + timedelta(days=4)
+    # Baseline, three days of 10 conversations: delivery 1/30, orders 6/30, payment 0.
+    add_day(rows, T0 + timedelta(days=0), 10, {"delivery": 1, "orders": 2})
+    add_day(rows, T0 + timedelta(days=1), 10, {"orders": 2})
+    add_day(rows, T0 + timedelta(days=2), 10, {"orders": 2})
+    # Latest day: delivery 3/10 (9x baseline), orders 3/10 (1.5x), payment 2/10 (new, few).
+    add_day(rows, T0 + timedelta(days=3), 10, {"delivery": 3, "orders": 3, "payment": 2})
+    return end
+
+
+def test_complaint_rate_by_category(session: Session, rows: RowBuilder) -> None:
+    seed_spike(rows)
+    latest = complaint_rate_by_category(session, Period(T0 + timedelta(days=3), T0 + timedelta(days=4)))
+    assert {category: (r.numerator, r.denominator) for category, r in latest.items()} == {
+        "delivery": (3, 10), "orders": (3, 10), "payment": (2, 10),
+    }
+    assert len(latest["delivery"].conversation_ids) == 3
+
+
+def test_spike_detector_flags_a_jump_against_the_trailing_baseline(session: Session, rows: RowBuilder) -> None:
+    end = seed_spike(rows)
+    spikes = detect_complaint_spikes(session, end, SpikeRule(window=timedelta(days=1), baseline_windows=3))
+    assert [spike.category for spike in spikes] == ["delivery"]
+    assert spikes[0].baseline_rate == pytest.approx(1 / 30)
+    assert spikes[0].latest.value == 0.3
+    # With a lower floor the new payment complaints (baseline 0) are flagged as well.
+    lower_floor = SpikeRule(window=timedelta(days=1), baseline_windows=3, min_complaints=2)
+    assert [s.category for s in detect_complaint_spikes(session, end, lower_floor)] == ["delivery", "payment"]
+    # A looser factor flags orders (1.5x its baseline) too.
+    loose = SpikeRule(window=timedelta(days=1), baseline_windows=3, factor=1.4)
+    assert sorted(s.category for s in detect_complaint_spikes(session, end, loose)) == ["delivery", "orders"]
+
+
+def test_spike_detector_with_no_traffic_flags_nothing(session: Session) -> None:
+    assert detect_complaint_spikes(session, T0) == []
