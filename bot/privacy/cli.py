@@ -2,6 +2,7 @@
 
     helpline privacy erase --customer CONVERSATION_ID [--yes]
     helpline privacy purge --older-than 365d [--yes]
+    helpline privacy purge [--yes]        # age from HELPLINE_RETENTION_DAYS
 
 Both print the per-table report. Without ``--yes`` they ask for confirmation on the
 terminal (and refuse when there is none, so a script cannot erase by accident). Bad
@@ -62,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--customer", required=True, metavar="CONVERSATION_ID")
     erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     purge = sub.add_parser("purge", help="delete conversations whose last activity is older than AGE")
-    purge.add_argument("--older-than", required=True, metavar="AGE", help="e.g. 365d, 52w, 12h")
+    purge.add_argument(
+        "--older-than", metavar="AGE",
+        help="e.g. 365d, 52w, 12h; default: the retention setting (HELPLINE_RETENTION_DAYS)",
+    )
     purge.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     return parser
 
@@ -72,6 +76,14 @@ def tracker_file(settings: Settings) -> Path | None:
     if settings.database_url.startswith("sqlite"):
         return settings.var_dir / "rasa_tracker.db"
     return None  # PostgreSQL: the tracker's events table is in the app's database
+
+
+def _retention(settings: Settings) -> timedelta:
+    # getattr: the setting is optional so this module works before and after it exists.
+    days = getattr(settings, "retention_days", None)
+    if not days:
+        raise CliError("pass --older-than (e.g. 365d) or set HELPLINE_RETENTION_DAYS")
+    return timedelta(days=int(days))
 
 
 def _operator() -> Actor:
@@ -113,7 +125,7 @@ def main(argv: list[str], *, settings: Settings | None = None, now: datetime | N
             with sessions.begin() as session:
                 report = erase_customer(session, customer, tracker_sqlite_path=tracker, actor=_operator())
         else:
-            age = parse_age(args.older_than)
+            age = parse_age(args.older_than) if args.older_than else _retention(settings)
             cutoff = (now or datetime.now(timezone.utc)) - age
             if not args.yes:
                 _confirm(f"Erase every conversation with no activity since {cutoff:%Y-%m-%d %H:%M} UTC?")

@@ -69,6 +69,7 @@ async def test_purge_with_yes(setup: tuple[Settings, Db], capsys: pytest.Capture
         (["purge", "--older-than", "a year", "--yes"], "365d"),
         (["purge", "--older-than", "0d", "--yes"], "positive"),
         (["purge", "--older-than", "365d"], "--yes"),  # no terminal to confirm on
+        (["purge", "--yes"], "HELPLINE_RETENTION_DAYS"),  # no age given, none configured
     ],
 )
 def test_refusals_exit_2(
@@ -95,6 +96,31 @@ async def test_declined_confirmation_deletes_nothing(
     assert main(["erase", "--customer", seeded.conversation_id], settings=settings) == 2
     assert "cancelled" in capsys.readouterr().err
     assert len(find_everywhere(db, seeded.texts)) >= len(seeded.texts)
+
+
+class RetentionSettings(Settings):
+    """Settings once the lead adds HELPLINE_RETENTION_DAYS (bot/settings.py is not ours)."""
+
+    retention_days: int | None = None
+
+
+async def test_purge_defaults_to_the_retention_setting(
+    setup: tuple[Settings, Db], capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings, db = setup
+    seeded = await seed_customer(db, time.time())
+    ten_days_ago = datetime.now(timezone.utc) - timedelta(days=10)
+    with db.sessions.begin() as session:
+        session.execute(update(Conversation).values(last_activity_at=ten_days_ago))
+        session.execute(update(Message).values(created_at=ten_days_ago))
+        session.execute(update(Ticket).values(updated_at=ten_days_ago, version=Ticket.version + 1))
+    keep = RetentionSettings(**settings.model_dump(), retention_days=30)
+    assert main(["purge", "--yes"], settings=keep) == 0
+    assert "conversations erased: 0" in capsys.readouterr().out
+    drop = RetentionSettings(**settings.model_dump(), retention_days=7)
+    assert main(["purge", "--yes"], settings=drop) == 0
+    assert "conversations erased: 1" in capsys.readouterr().out
+    assert find_everywhere(db, seeded.texts) == []
 
 
 def test_parse_age() -> None:
