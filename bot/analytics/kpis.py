@@ -20,13 +20,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import TypeGuard, TypeVar
 
 from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.analytics.results import Durations, Rate, ids, percentile
 from bot.analytics.scope import (
+    DEFAULT_TARGETS,
     NO_FILTERS,
     Filters,
     KpiTargets,
@@ -122,7 +123,8 @@ def first_contact_resolution(session: Session, period: Period, filters: Filters 
 
 
 def _faq_rule() -> ColumnElement[str]:
-    return Message.faq_trail["rule"].as_string()
+    rule: ColumnElement[str] = Message.faq_trail["rule"].as_string()
+    return rule
 
 
 def _bot_message_rate(
@@ -192,12 +194,13 @@ def faq_helpfulness(session: Session, period: Period, filters: Filters = NO_FILT
 # Tickets: response times, SLA, queue --------------------------------------------------
 
 
-def _happened(moment: datetime | None, period: Period) -> bool:
+def _happened(moment: datetime | None, period: Period) -> TypeGuard[datetime]:
     """Set and before period end: the "as of period end" rule."""
     return moment is not None and moment < period.end
 
 
-def _abandoned(close_reason: str | None, closed_at: datetime | None, period: Period) -> bool:
+def _abandoned(closed_at: datetime | None, close_reason: str | None, period: Period) -> TypeGuard[datetime]:
+    """Closed by the customer leaving the queue before period end (narrows closed_at)."""
     return close_reason == CloseReason.ABANDONED and _happened(closed_at, period)
 
 
@@ -222,7 +225,7 @@ def first_human_response_time(
     period: Period,
     filters: Filters = NO_FILTERS,
     *,
-    targets: KpiTargets = KpiTargets(),
+    targets: KpiTargets = DEFAULT_TARGETS,
 ) -> Durations:
     """Tickets created in the period: first_response_at - cycle start, where cycle start
     is the latest reopening before period end, else created_at. Tickets open at period end
@@ -289,7 +292,7 @@ def resolution_sla_compliance(
     period: Period,
     filters: Filters = NO_FILTERS,
     *,
-    targets: KpiTargets = KpiTargets(),
+    targets: KpiTargets = DEFAULT_TARGETS,
 ) -> Compliance:
     """Tickets created in the period. met: resolved before period end and
     resolved_at <= resolution_due. breached: resolved later than resolution_due, or not
@@ -305,7 +308,7 @@ def resolution_sla_compliance(
     for cid, resolved_at, due, closed_at, close_reason in rows:
         if _happened(resolved_at, period):
             outcomes.append((cid, "met" if resolved_at <= due else "breached"))
-        elif _abandoned(close_reason, closed_at, period):
+        elif _abandoned(closed_at, close_reason, period):
             continue
         else:
             outcomes.append((cid, "breached" if due < period.end else "pending"))
@@ -317,7 +320,7 @@ def first_response_sla_compliance(
     period: Period,
     filters: Filters = NO_FILTERS,
     *,
-    targets: KpiTargets = KpiTargets(),
+    targets: KpiTargets = DEFAULT_TARGETS,
 ) -> Compliance:
     """Tickets created in the period; the response is first_response_at, else resolved_at
     (the resolution note reaches the customer). met: responded before period end and at or
@@ -335,7 +338,7 @@ def first_response_sla_compliance(
         response = first_response_at if _happened(first_response_at, period) else resolved_at
         if _happened(response, period):
             outcomes.append((cid, "met" if response <= due else "breached"))
-        elif _abandoned(close_reason, closed_at, period):
+        elif _abandoned(closed_at, close_reason, period):
             if closed_at > due:
                 outcomes.append((cid, "breached"))
         else:
@@ -356,7 +359,7 @@ def queue_wait(session: Session, period: Period, filters: Filters = NO_FILTERS) 
     finished: list[tuple[str, float]] = []
     pending: list[str] = []
     for cid, queued_at, claimed_at, resolved_at, closed_at in rows:
-        if _happened(claimed_at, period):
+        if _happened(claimed_at, period) and queued_at is not None:  # queued_at: filtered in SQL
             finished.append((cid, (claimed_at - queued_at).total_seconds()))
         elif not (_happened(resolved_at, period) or _happened(closed_at, period)):
             pending.append(cid)
@@ -371,7 +374,7 @@ def abandonment_rate(session: Session, period: Period, filters: Filters = NO_FIL
             *tickets_in_scope(period, filters), before_end(Ticket.queued_at, period)
         )
     ).all()
-    abandoned = [cid for cid, reason, closed_at in rows if _abandoned(reason, closed_at, period)]
+    abandoned = [cid for cid, reason, closed_at in rows if _abandoned(closed_at, reason, period)]
     return Rate(len(abandoned), len(rows), ids(abandoned), ids(cid for cid, _, _ in rows))
 
 
@@ -468,9 +471,9 @@ def by_channel(session: Session, period: Period, kpi: Kpi[T], filters: Filters =
 def by_agent(session: Session, period: Period, kpi: Kpi[T], filters: Filters = NO_FILTERS) -> dict[int, T]:
     """The KPI once per agent assigned to a ticket created in the period (the ticket's
     current assignee; unassigned tickets, e.g. abandoned in the queue, belong to no agent)."""
-    agents = session.scalars(
+    agents: list[int] = [agent for agent in session.scalars(
         select(Ticket.assignee_id)
         .where(in_period(Ticket.created_at, period), Ticket.assignee_id.is_not(None))
         .distinct()
-    )
+    ) if agent is not None]
     return {agent: kpi(session, period, replace(filters, agent_id=agent)) for agent in sorted(agents)}

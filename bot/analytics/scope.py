@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, exists, select
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, exists, select
 
 from bot.transcript.models import Conversation, Message
 from handoff.models import Ticket
@@ -48,15 +48,16 @@ class KpiTargets:
 
 
 NO_FILTERS = Filters()
+DEFAULT_TARGETS = KpiTargets()
 
 
-def in_period(column: ColumnElement[datetime] | object, period: Period) -> ColumnElement[bool]:
-    return and_(column >= period.start, column < period.end)  # type: ignore[operator]
+def in_period(column: SQLColumnExpression[datetime], period: Period) -> ColumnElement[bool]:
+    return and_(column >= period.start, column < period.end)
 
 
-def before_end(column: object, period: Period) -> ColumnElement[bool]:
+def before_end(column: SQLColumnExpression[datetime | None], period: Period) -> ColumnElement[bool]:
     """Happened before period end (NULL -> false: has not happened)."""
-    return and_(column.is_not(None), column < period.end)  # type: ignore[attr-defined]
+    return and_(column.is_not(None), column < period.end)
 
 
 def ticket_filter_conditions(filters: Filters) -> list[ColumnElement[bool]]:
@@ -71,7 +72,7 @@ def ticket_filter_conditions(filters: Filters) -> list[ColumnElement[bool]]:
 
 
 def conversation_has_matching_ticket(
-    conversation_id: ColumnElement[str], period: Period, filters: Filters
+    conversation_id: SQLColumnExpression[str], period: Period, filters: Filters
 ) -> ColumnElement[bool] | None:
     """EXISTS a ticket of the category / assignee, or None when neither filter is set."""
     if filters.category is None and filters.agent_id is None:
@@ -84,7 +85,7 @@ def conversation_has_matching_ticket(
     return exists().where(*conditions)
 
 
-def conversations_in_scope(period: Period, filters: Filters) -> Select[tuple[str]]:
+def conversations_in_scope(period: Period, filters: Filters) -> Select[str]:
     """Conversations started in the period in which the customer wrote at least once
     before period end (an opened widget without a message is not a conversation)."""
     customer_wrote = exists().where(

@@ -28,6 +28,9 @@ class SpikeRule:
             raise ValueError("factor must be >= 1 and min_complaints >= 1")
 
 
+DEFAULT_SPIKE_RULE = SpikeRule()
+
+
 @dataclass(frozen=True)
 class ComplaintSpike:
     category: str
@@ -40,7 +43,7 @@ class ComplaintSpike:
 def detect_complaint_spikes(
     session: Session,
     end: datetime,
-    rule: SpikeRule = SpikeRule(),
+    rule: SpikeRule = DEFAULT_SPIKE_RULE,
     filters: Filters = NO_FILTERS,
 ) -> list[ComplaintSpike]:
     """Categories flagged at ``end``, highest latest rate first.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from bot.db import make_engine, make_session_factory
 from tests.analytics.builders import RowBuilder
 
 # Monday 2 November 2026, 00:00 UTC; the reporting period is that week.
-T0 = datetime(2026, 11, 2, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, tzinfo=UTC)
 WEEK = Period(T0, T0 + timedelta(days=7))
 
 

@@ -98,10 +98,13 @@ def test_first_contact_resolution_excludes_reopened_repeat_and_multi_ticket(sess
     first_contact = rows.conversation(at)
     rows.ticket(first_contact, at, resolved_at=resolved, status="resolved", assignee_id=1)
     reopened = rows.conversation(at)
-    rows.ticket(reopened, at, resolved_at=resolved, reopen_count=1, repeat_contact=True, status="resolved", assignee_id=2)
+    rows.ticket(
+        reopened, at, resolved_at=resolved, reopen_count=1, repeat_contact=True, status="resolved", assignee_id=2
+    )
     two_tickets = rows.conversation(at)
     rows.ticket(two_tickets, at, resolved_at=resolved, status="closed", assignee_id=1)
-    rows.ticket(two_tickets, at + timedelta(hours=2), resolved_at=at + timedelta(hours=3), status="resolved", assignee_id=1)
+    second = at + timedelta(hours=2)
+    rows.ticket(two_tickets, second, resolved_at=second + timedelta(hours=1), status="resolved", assignee_id=1)
     repeat = rows.conversation(at)
     rows.ticket(repeat, at, resolved_at=resolved, repeat_contact=True, status="resolved", assignee_id=1)
     still_open = rows.conversation(at)

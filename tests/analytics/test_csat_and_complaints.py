@@ -7,7 +7,15 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from bot.analytics import CsatRating, Filters, Period, SpikeRule, complaint_rate_by_category, csat, detect_complaint_spikes
+from bot.analytics import (
+    CsatRating,
+    Filters,
+    Period,
+    SpikeRule,
+    complaint_rate_by_category,
+    csat,
+    detect_complaint_spikes,
+)
 from tests.analytics.builders import RowBuilder
 from tests.analytics.conftest import T0, WEEK
 

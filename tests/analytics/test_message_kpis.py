@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
-from bot.analytics import Filters, faq_answer_rate, faq_helpfulness, fallback_rate
+from bot.analytics import Filters, fallback_rate, faq_answer_rate, faq_helpfulness
 from tests.analytics.builders import RowBuilder
 from tests.analytics.conftest import T0, WEEK
 
