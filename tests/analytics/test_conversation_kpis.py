@@ -36,6 +36,7 @@ def seed_escalations(rows: RowBuilder) -> dict[str, str]:
     rows.ticket(c["request_web"], at + timedelta(minutes=3), assignee_id=7)
     rows.ticket(c["complaint_tg"], at, reason="complaint", category="delivery", channel="telegram")
     rows.ticket(c["ticket_after_end"], WEEK.end + timedelta(minutes=1))
+    rows.message(c["silent"], at, direction="in", author="system")  # not the customer
     rows.ticket(c["silent"], at)
     rows.ticket(c["earlier"], at)
     return c
@@ -105,6 +106,9 @@ def test_first_contact_resolution_excludes_reopened_repeat_and_multi_ticket(sess
     rows.ticket(two_tickets, at, resolved_at=resolved, status="closed", assignee_id=1)
     second = at + timedelta(hours=2)
     rows.ticket(two_tickets, second, resolved_at=second + timedelta(hours=1), status="resolved", assignee_id=1)
+    # Reopening normally also marks a repeat contact; this row checks reopen_count alone.
+    reopened_only = rows.conversation(at)
+    rows.ticket(reopened_only, at, resolved_at=resolved, reopen_count=1, status="resolved", assignee_id=2)
     repeat = rows.conversation(at)
     rows.ticket(repeat, at, resolved_at=resolved, repeat_contact=True, status="resolved", assignee_id=1)
     still_open = rows.conversation(at)
@@ -114,9 +118,9 @@ def test_first_contact_resolution_excludes_reopened_repeat_and_multi_ticket(sess
     rows.conversation(at)  # contained: not a human contact, not in FCR
 
     fcr = first_contact_resolution(session, WEEK)
-    assert (fcr.numerator, fcr.denominator) == (1, 4)
+    assert (fcr.numerator, fcr.denominator) == (1, 5)
     assert fcr.conversation_ids == (first_contact,)
-    assert fcr.population_ids == tuple(sorted([first_contact, reopened, two_tickets, repeat]))
+    assert fcr.population_ids == tuple(sorted([first_contact, reopened, reopened_only, two_tickets, repeat]))
 
     per_agent = by_agent(session, WEEK, first_contact_resolution)
-    assert {agent: (r.numerator, r.denominator) for agent, r in per_agent.items()} == {1: (1, 3), 2: (0, 1)}
+    assert {agent: (r.numerator, r.denominator) for agent, r in per_agent.items()} == {1: (1, 3), 2: (0, 2)}

@@ -70,8 +70,11 @@ def seed_spike(rows: RowBuilder) -> datetime:
     add_day(rows, T0 + timedelta(days=0), 10, {"delivery": 1, "orders": 2})
     add_day(rows, T0 + timedelta(days=1), 10, {"orders": 2})
     add_day(rows, T0 + timedelta(days=2), 10, {"orders": 2})
-    # Latest day: delivery 3/10 (9x baseline), orders 3/10 (1.5x), payment 2/10 (new, few).
+    # Latest day, 11 conversations: delivery 3/11 (8x baseline), orders 3/11 (1.4x), payment 2/11.
     add_day(rows, T0 + timedelta(days=3), 10, {"delivery": 3, "orders": 3, "payment": 2})
+    # Escalated for another reason: not a complaint.
+    asked = rows.conversation(T0 + timedelta(days=3, hours=5))
+    rows.ticket(asked, T0 + timedelta(days=3, hours=5), reason="customer_request", category="payment")
     return end
 
 
@@ -79,7 +82,7 @@ def test_complaint_rate_by_category(session: Session, rows: RowBuilder) -> None:
     seed_spike(rows)
     latest = complaint_rate_by_category(session, Period(T0 + timedelta(days=3), T0 + timedelta(days=4)))
     assert {category: (r.numerator, r.denominator) for category, r in latest.items()} == {
-        "delivery": (3, 10), "orders": (3, 10), "payment": (2, 10),
+        "delivery": (3, 11), "orders": (3, 11), "payment": (2, 11),
     }
     assert len(latest["delivery"].conversation_ids) == 3
 
@@ -89,12 +92,12 @@ def test_spike_detector_flags_a_jump_against_the_trailing_baseline(session: Sess
     spikes = detect_complaint_spikes(session, end, SpikeRule(window=timedelta(days=1), baseline_windows=3))
     assert [spike.category for spike in spikes] == ["delivery"]
     assert spikes[0].baseline_rate == pytest.approx(1 / 30)
-    assert spikes[0].latest.value == 0.3
+    assert spikes[0].latest.value == pytest.approx(3 / 11)
     # With a lower floor the new payment complaints (baseline 0) are flagged as well.
     lower_floor = SpikeRule(window=timedelta(days=1), baseline_windows=3, min_complaints=2)
     assert [s.category for s in detect_complaint_spikes(session, end, lower_floor)] == ["delivery", "payment"]
-    # A looser factor flags orders (1.5x its baseline) too.
-    loose = SpikeRule(window=timedelta(days=1), baseline_windows=3, factor=1.4)
+    # A looser factor flags orders (1.36x its baseline) too.
+    loose = SpikeRule(window=timedelta(days=1), baseline_windows=3, factor=1.3)
     assert sorted(s.category for s in detect_complaint_spikes(session, end, loose)) == ["delivery", "orders"]
 
 
