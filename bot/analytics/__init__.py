@@ -1,6 +1,7 @@
 """Supervisor analytics: the KPI formulas (docs/kpis.md publishes them word for word)."""
 
 from bot.analytics.kpis import (
+    Compliance,
     CsatRating,
     CsatSummary,
     abandonment_rate,
@@ -26,6 +27,7 @@ from bot.analytics.spikes import ComplaintSpike, SpikeRule, detect_complaint_spi
 
 __all__ = [
     "ComplaintSpike",
+    "Compliance",
     "CsatRating",
     "CsatSummary",
     "Durations",

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeGuard, TypeVar
+from typing import NamedTuple, TypeGuard, TypeVar
 
 from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.orm import Session
@@ -97,6 +97,12 @@ def escalation_rate_by_reason(
     }
 
 
+class _FcrTicket(NamedTuple):
+    resolved_at: datetime | None
+    reopen_count: int
+    repeat_contact: bool
+
+
 def first_contact_resolution(session: Session, period: Period, filters: Filters = NO_FILTERS) -> Rate:
     """Among conversations in scope with a ticket resolved before period end: those with
     exactly one ticket, never reopened and not a repeat contact."""
@@ -105,16 +111,15 @@ def first_contact_resolution(session: Session, period: Period, filters: Filters 
             *_tickets_of_scope(period, filters)
         )
     )
-    tickets: dict[str, list[tuple[datetime | None, int, bool]]] = defaultdict(list)
+    tickets: dict[str, list[_FcrTicket]] = defaultdict(list)
     for conversation_id, resolved_at, reopen_count, repeat_contact in rows:
-        tickets[conversation_id].append((resolved_at, reopen_count, bool(repeat_contact)))
+        tickets[conversation_id].append(_FcrTicket(resolved_at, reopen_count, bool(repeat_contact)))
     resolved = {
-        cid for cid, items in tickets.items()
-        if any(_happened(resolved_at, period) for resolved_at, _, _ in items)
+        cid for cid, items in tickets.items() if any(_happened(t.resolved_at, period) for t in items)
     }
     first_contact = {
         cid for cid in resolved
-        if len(tickets[cid]) == 1 and tickets[cid][0][1] == 0 and not tickets[cid][0][2]
+        if len(tickets[cid]) == 1 and tickets[cid][0].reopen_count == 0 and not tickets[cid][0].repeat_contact
     }
     return Rate(len(first_contact), len(resolved), ids(first_contact), ids(resolved))
 
