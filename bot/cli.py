@@ -119,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true")
     train.set_defaults(handler=cmd_train)
     sub.add_parser("gateway", help="run only the gateway").set_defaults(handler=cmd_gateway)
+    sub.add_parser("privacy", help="erase a customer's data everywhere; purge old conversations")
     sub.add_parser("users", help="console users: add, list, set-role, deactivate, set-password")
     sub.add_parser("kb", help="FAQ knowledge base: build, search, eval, calibrate, bench (see `helpline kb --help`)")
     return parser
@@ -126,6 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["privacy"]:
+        from bot.privacy.cli import main as privacy_main
+
+        configure_logging(get_settings().log_level)
+        return privacy_main(argv[1:])
     if argv[:1] == ["users"]:
         from bot.auth.cli import main as users_main
 

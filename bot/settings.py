@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     password_min_length: int = Field(default=12, description="Minimum password length for users.")
     login_max_failures: int = Field(default=5, description="Failed logins per email and IP before 429.")
     login_failure_window_seconds: int = Field(default=900, description="Window for the failures above.")
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="Conversations idle longer than this are deleted by `helpline privacy "
+        "purge`; unset = kept.",
+    )
     telegram_bot_token: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "HELPLINE_TELEGRAM_BOT_TOKEN"),
