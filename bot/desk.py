@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol, TypeVar
 
+import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import CustomerChannel
 from bot.db import in_transaction
 from bot.transcript.store import OutboundDraft, StoredMessage, TranscriptStore
-import yaml
-
-from handoff import Handoff, HandoffPolicy, Owner, Recipient, Route, Ticket, TicketNotFound
-from handoff.errors import HandoffError
+from handoff import Handoff, HandoffPolicy, Route, Ticket, TicketNotFound
 from handoff.lifecycle import TicketStatus
 from handoff.sentiment import score as sentiment_score
 
@@ -34,8 +32,6 @@ LEAVE_QUEUE = re.compile(
     r"^\s*(never\s*mind|nevermind|cancel|forget it|leave (the )?queue|stop waiting|no longer needed)\b",
     re.IGNORECASE,
 )
-
-
 AGENT_HOLDS = (TicketStatus.ASSIGNED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_ON_CUSTOMER)
 
 
@@ -342,8 +338,5 @@ class HelpDesk:
             .order_by(Ticket.priority, Ticket.first_response_due)
         ))
 
-    async def bot_owns(self, conversation_id: str) -> bool:
-        return await self.run(lambda s: self.handoff.owner_of(s, conversation_id).owner is Owner.BOT)
 
-
-__all__ = ["HelpDesk", "ConsoleEvents", "TicketSummary", "HandoffError", "Recipient"]
+__all__ = ["ConsoleEvents", "HelpDesk", "TicketSummary", "load_handoff_policy"]
