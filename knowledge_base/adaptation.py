@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
 from dataclasses import dataclass
 from typing import Sequence
@@ -78,6 +79,8 @@ def adapt(model, groups: Sequence[Sequence[str]], config: AdaptConfig, *, progre
     steps = plan_steps(n_texts, config)
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
+    # Query encoding may have left torch on one thread (see encoder.py); training wants all.
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
     old_max = model.max_seq_length
     model.max_seq_length = min(old_max or config.max_tokens, config.max_tokens)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
