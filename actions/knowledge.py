@@ -39,6 +39,7 @@ class KnowledgeBaseProvider:
                             faq_dir=settings.path(settings.faq_dir),
                             index_dir=settings.path(settings.kb_index_dir),
                             model=settings.embedding_model,
+                            thresholds=settings.path(settings.kb_thresholds) if settings.kb_thresholds else None,
                         )
                     )
                     self._checked_at = time.monotonic()

@@ -73,6 +73,10 @@ class Settings(BaseSettings):
         description="Sentence-transformers model: the packaged default, a local path or "
         "a cached model name.",
     )
+    kb_thresholds: Path | None = Field(
+        default=None,
+        description="Thresholds JSON from `helpline kb calibrate`; unset = shipped defaults.",
+    )
     max_message_chars: int = Field(default=4000, description="Longer messages are refused.")
     handoff_policy: Path | None = Field(
         default=None,
