@@ -26,14 +26,12 @@ from bot.auth.users import (
     UserInfo,
     UserNotFoundError,
 )
+from bot.cli_errors import EXIT_OK, EXIT_REFUSED, database_unusable, report_refusal
 from bot.db import make_engine, make_session_factory
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_FAILED = 1  # the database could not be used
-EXIT_REFUSED = 2  # bad input or a refused change (same status argparse uses)
 
 
 class CliError(Exception):
@@ -182,16 +180,9 @@ def main(
         print(args.handler(args, users))
         return EXIT_OK
     except (UserError, PasswordPolicyError, CliError) as refused:
-        print(f"error: {refused}", file=sys.stderr)
-        return EXIT_REFUSED
+        return report_refusal(refused)
     except SQLAlchemyError as failure:
-        logger.debug("users command failed", exc_info=True)
-        print(
-            f"error: the database could not be used ({type(failure).__name__}); "
-            "is it running and migrated (helpline migrate)?",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+        return database_unusable(failure, "users", logger)
     finally:
         engine.dispose()
 

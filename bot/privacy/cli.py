@@ -23,15 +23,13 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.auth.audit import Actor
+from bot.cli_errors import EXIT_OK, EXIT_REFUSED, database_unusable, report_refusal
 from bot.db import make_engine, make_session_factory
 from bot.privacy.erase import ErasureReport, conversation_known, erase_customer, purge_older_than
 from bot.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_REFUSED = 2
 
 _AGE = re.compile(r"^\s*(\d+)\s*([dwh]?)\s*$", re.I)
 _UNIT_HOURS = {"h": 1, "d": 24, "": 24, "w": 24 * 7}
@@ -134,15 +132,8 @@ def main(argv: list[str], *, settings: Settings | None = None, now: datetime | N
         print(report.as_text())
         return EXIT_OK
     except CliError as refused:
-        print(f"error: {refused}", file=sys.stderr)
-        return EXIT_REFUSED
+        return report_refusal(refused)
     except (SQLAlchemyError, sqlite3.Error, OSError) as failure:
-        logger.debug("privacy command failed", exc_info=True)
-        print(
-            f"error: the database could not be used ({type(failure).__name__}); "
-            "is it running and migrated (helpline migrate)?",
-            file=sys.stderr,
-        )
-        return EXIT_FAILED
+        return database_unusable(failure, "privacy", logger)
     finally:
         engine.dispose()
