@@ -9,11 +9,19 @@ from __future__ import annotations
 from alembic import context
 
 from bot.auth.models import AuthBase
+from bot.csat.models import CsatBase
 from bot.db import make_engine
+from bot.review.models import ReviewBase
 from bot.transcript.models import TranscriptBase
 from handoff.models import HandoffBase
 
-target_metadata = [TranscriptBase.metadata, AuthBase.metadata, HandoffBase.metadata]
+target_metadata = [
+    TranscriptBase.metadata,
+    AuthBase.metadata,
+    HandoffBase.metadata,
+    ReviewBase.metadata,
+    CsatBase.metadata,
+]
 
 config = context.config
 

@@ -76,7 +76,11 @@ class Conversation(TranscriptBase):
         UTCDateTime, default=utcnow, index=True
     )
 
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        # Supervisors' lists and every KPI select conversations by start date.
+        Index("ix_conversations_created_at", "created_at"),
+    )
 
 
 class Message(TranscriptBase):
@@ -112,4 +116,6 @@ class Message(TranscriptBase):
         UniqueConstraint("conversation_id", "client_message_id"),
         Index("ix_messages_conversation_order", "conversation_id", "id"),
         Index("ix_messages_reply_to", "reply_to_id"),
+        # The review list's intent filter: conversations in which an intent was seen.
+        Index("ix_messages_intent_conversation", "intent", "conversation_id"),
     )

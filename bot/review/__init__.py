@@ -1,0 +1,1 @@
+"""Conversation review for supervisors: tags, review status, comments, list, export."""
