@@ -97,6 +97,17 @@ class Settings(BaseSettings):
         description="Conversations idle longer than this are deleted by `helpline privacy "
         "purge`; unset = kept.",
     )
+    csat_enabled: bool = Field(
+        default=True,
+        description="Ask customers to rate a conversation when an agent resolves their "
+        "ticket or the bot closes a chat it handled alone (docs/csat.md).",
+    )
+    csat_reask_hours: float = Field(
+        default=24.0, ge=0, description="The bot asks a conversation at most once in this window."
+    )
+    csat_comment_minutes: float = Field(
+        default=5.0, ge=0, description="After the recommend answer, free text this soon is the comment."
+    )
     telegram_bot_token: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "HELPLINE_TELEGRAM_BOT_TOKEN"),
