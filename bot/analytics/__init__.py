@@ -2,7 +2,7 @@
 
 from bot.analytics.kpis import (
     Compliance,
-    CsatRating,
+    CsatAnswer,
     CsatSummary,
     abandonment_rate,
     by_agent,
@@ -28,7 +28,7 @@ from bot.analytics.spikes import ComplaintSpike, SpikeRule, detect_complaint_spi
 __all__ = [
     "ComplaintSpike",
     "Compliance",
-    "CsatRating",
+    "CsatAnswer",
     "CsatSummary",
     "Durations",
     "Filters",

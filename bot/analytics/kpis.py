@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple, TypeGuard, TypeVar
 
-from sqlalchemy import ColumnElement, case, exists, func, select
+from sqlalchemy import ColumnElement, Select, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from bot.analytics.results import Durations, Rate, ids, percentile
@@ -38,6 +38,7 @@ from bot.analytics.scope import (
     in_period,
     tickets_in_scope,
 )
+from bot.csat.models import CsatSurvey
 from bot.transcript.models import Conversation, Message
 from handoff.lifecycle import CloseReason, EscalationReason
 from handoff.models import Ticket, TicketEvent
@@ -407,57 +408,72 @@ def complaint_rate_by_category(
     }
 
 
-# CSAT (not collected yet: ratings are passed in) ---------------------------------------
-
-
-@dataclass(frozen=True)
-class CsatRating:
-    conversation_id: str
-    rating: int  # 1..5
-    would_recommend: bool | None = None
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.rating <= 5:
-            raise ValueError(f"CSAT rating must be 1..5, got {self.rating}")
+# CSAT (from csat_surveys) --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class CsatSummary:
-    average: float | None  # mean rating of rated conversations in scope
+    average: float | None  # mean of the rated conversations' latest ratings
     rated: int
     conversation_ids: tuple[str, ...]  # rated conversations in scope
-    response_rate: Rate  # rated / conversations in scope
+    response_rate: Rate  # rated conversations / conversations asked
     would_recommend: Rate  # answered yes / answered yes or no
 
 
-def csat(
-    session: Session,
-    ratings: Sequence[CsatRating],
-    period: Period,
-    filters: Filters = NO_FILTERS,
-) -> CsatSummary:
-    """Ratings of conversations in scope (the last rating of a conversation counts;
-    ratings of other conversations are ignored). average = sum of ratings / rated
-    conversations; response rate = rated conversations / conversations in scope;
-    would recommend = yes / (yes + no)."""
-    population = ids(session.scalars(conversations_in_scope(period, filters)))
-    in_scope = set(population)
-    latest: dict[str, CsatRating] = {}
-    for rating in ratings:
-        if rating.conversation_id in in_scope:
-            latest[rating.conversation_id] = rating
+class CsatAnswer(NamedTuple):
+    """One survey row as CSAT reads it (shared with the dashboard's one-pass version)."""
+
+    survey_id: int
+    conversation_id: str
+    asked_at: datetime
+    rating: int | None
+    rated_at: datetime | None
+    would_recommend: bool | None
+
+
+def csat_rows() -> Select[tuple[int, str, datetime, int | None, datetime | None, bool | None]]:
+    return select(
+        CsatSurvey.id, CsatSurvey.conversation_id, CsatSurvey.asked_at, CsatSurvey.rating,
+        CsatSurvey.rated_at, CsatSurvey.would_recommend,
+    )
+
+
+def summarise_csat(answers: Iterable[CsatAnswer], period: Period) -> CsatSummary:
+    """The CSAT formula over survey rows of conversations in scope (docs/kpis.md)."""
+    asked: set[str] = set()
+    latest: dict[str, CsatAnswer] = {}
+    for answer in answers:
+        if not answer.asked_at < period.end:
+            continue
+        asked.add(answer.conversation_id)
+        if answer.rating is None or not _happened(answer.rated_at, period):
+            continue
+        current = latest.get(answer.conversation_id)
+        if current is None or (answer.rated_at, answer.survey_id) > (current.rated_at, current.survey_id):
+            latest[answer.conversation_id] = answer
     rated = ids(latest)
-    answered = [r for r in latest.values() if r.would_recommend is not None]
-    recommending = [r.conversation_id for r in answered if r.would_recommend]
+    answered = [a for a in latest.values() if a.would_recommend is not None]
+    recommending = [a.conversation_id for a in answered if a.would_recommend]
     return CsatSummary(
-        average=sum(r.rating for r in latest.values()) / len(latest) if latest else None,
+        average=sum(a.rating or 0 for a in latest.values()) / len(latest) if latest else None,
         rated=len(latest),
         conversation_ids=rated,
-        response_rate=Rate(len(rated), len(population), rated, population),
+        response_rate=Rate(len(rated), len(asked), rated, ids(asked)),
         would_recommend=Rate(
-            len(recommending), len(answered), ids(recommending), ids(r.conversation_id for r in answered)
+            len(recommending), len(answered), ids(recommending), ids(a.conversation_id for a in answered)
         ),
     )
+
+
+def csat(session: Session, period: Period, filters: Filters = NO_FILTERS) -> CsatSummary:
+    """Surveys (csat_surveys) of conversations in scope asked before period end. Per
+    conversation, its latest rating given before period end counts (latest rated_at,
+    then latest survey). average = sum of those ratings / rated conversations; response
+    rate = rated conversations / asked conversations; would recommend = yes / (yes + no),
+    the answer on the counted survey."""
+    scope = conversations_in_scope(period, filters)
+    rows = session.execute(csat_rows().where(CsatSurvey.conversation_id.in_(scope), CsatSurvey.asked_at < period.end))
+    return summarise_csat((CsatAnswer(*row) for row in rows), period)
 
 
 # Breakdowns ---------------------------------------------------------------------------

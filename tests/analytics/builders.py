@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.csat.models import CsatSurvey
 from bot.transcript.models import Conversation, Message
 from handoff.models import Ticket, TicketEvent
 
@@ -71,4 +72,28 @@ class RowBuilder:
 
     def event(self, ticket: Ticket, kind: str, at: datetime) -> None:
         self.session.add(TicketEvent(ticket_id=ticket.id, at=at, actor_kind="system", kind=kind))
+        self.session.flush()
+
+    def survey(
+        self,
+        cid: str,
+        asked_at: datetime,
+        rating: int | None = None,
+        *,
+        rated_at: datetime | None = None,
+        would_recommend: bool | None = None,
+        channel: str = "web",
+    ) -> None:
+        """A CSAT survey asked at ``asked_at``; rated (a minute later unless given) when
+        ``rating`` is set."""
+        if rating is not None and rated_at is None:
+            rated_at = asked_at + timedelta(minutes=1)
+        self.session.add(
+            CsatSurvey(
+                conversation_id=cid, channel=channel, trigger="bot_resolved",
+                state="asked" if rating is None else ("recommended" if would_recommend is not None else "rated"),
+                rating=rating, would_recommend=would_recommend, asked_at=asked_at, rated_at=rated_at,
+                updated_at=rated_at or asked_at,
+            )
+        )
         self.session.flush()

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot.analytics import (
-    CsatRating,
     Filters,
     Period,
     SpikeRule,
@@ -25,32 +24,41 @@ AT = T0 + timedelta(days=3)
 def test_csat_average_response_rate_and_would_recommend(session: Session, rows: RowBuilder) -> None:
     rated_twice = rows.conversation(AT)
     recommends = rows.conversation(AT, channel="telegram")
-    unrated = rows.conversation(AT)
+    asked_only = rows.conversation(AT)
+    never_asked = rows.conversation(AT)
     outside = rows.conversation(T0 - timedelta(days=1))
-    ratings = [
-        CsatRating(rated_twice, 5),
-        CsatRating(rated_twice, 3, would_recommend=False),  # the last rating counts
-        CsatRating(recommends, 4, would_recommend=True),
-        CsatRating(outside, 1),
-    ]
-    summary = csat(session, ratings, WEEK)
+    rows.survey(rated_twice, AT, 5)
+    rows.survey(rated_twice, AT + timedelta(hours=1), 3, would_recommend=False)  # the latest rating counts
+    rows.survey(recommends, AT, 4, would_recommend=True, channel="telegram")
+    rows.survey(asked_only, AT)
+    rows.survey(outside, T0 - timedelta(days=1), 1)
+    summary = csat(session, WEEK)
     assert summary.average == 3.5
     assert summary.rated == 2 and summary.conversation_ids == tuple(sorted([rated_twice, recommends]))
+    # Response rate = rated / asked: the conversation never asked is not in it.
     assert (summary.response_rate.numerator, summary.response_rate.denominator) == (2, 3)
-    assert unrated in summary.response_rate.population_ids
+    assert asked_only in summary.response_rate.population_ids
+    assert never_asked not in summary.response_rate.population_ids
     assert (summary.would_recommend.numerator, summary.would_recommend.denominator) == (1, 2)
-    assert csat(session, ratings, WEEK, Filters(channel="telegram")).average == 4.0
+    assert csat(session, WEEK, Filters(channel="telegram")).average == 4.0
 
 
-def test_csat_without_ratings_or_conversations_is_none(session: Session) -> None:
-    summary = csat(session, [], WEEK)
+def test_csat_is_judged_as_of_period_end(session: Session, rows: RowBuilder) -> None:
+    late_rating = rows.conversation(AT)
+    asked_after_end = rows.conversation(AT)
+    rows.survey(late_rating, WEEK.end - timedelta(minutes=1), 2, rated_at=WEEK.end)
+    rows.survey(asked_after_end, WEEK.end, 5)
+    summary = csat(session, WEEK)
+    assert summary.average is None
+    assert (summary.response_rate.numerator, summary.response_rate.denominator) == (0, 1)
+    assert summary.response_rate.population_ids == (late_rating,)
+
+
+def test_csat_without_surveys_or_conversations_is_none(session: Session, rows: RowBuilder) -> None:
+    assert csat(session, WEEK).average is None
+    rows.conversation(AT)
+    summary = csat(session, WEEK)
     assert summary.average is None and summary.response_rate.value is None and summary.would_recommend.value is None
-
-
-@pytest.mark.parametrize("rating", [0, 6])
-def test_csat_rejects_ratings_outside_1_to_5(rating: int) -> None:
-    with pytest.raises(ValueError):
-        CsatRating("c" * 32, rating)
 
 
 def add_day(rows: RowBuilder, day_start: datetime, conversations: int, complaints: dict[str, int]) -> None:
