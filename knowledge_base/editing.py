@@ -1,0 +1,451 @@
+"""Changing the FAQ sources from code: add a FAQ, add phrasings to one.
+
+Edits are made to the YAML *text*, not by re-dumping parsed data, so comments, blank
+lines, key order and quoting elsewhere in the file survive. Every edit is checked twice
+before it is written: the knowledge base's own validation over the whole folder (so a
+duplicate id or a phrasing owned by another FAQ comes back as `file:line: reason`), and a
+re-parse of the edited file that must give exactly the entries intended. If the text
+edit cannot be made safely (an unusual layout such as `faqs: []`), the file is rewritten
+from its parsed entries with its leading comment kept, and the result says so.
+
+Writers are serialised (a lock per folder in this process and `flock` on the folder for
+other processes) and files are replaced atomically. `source_stamp` identifies the state
+of the sources a caller last saw; passing it back as `expected_stamp` turns "someone else
+changed the files meanwhile" into SourceChanged instead of a silent overwrite.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import threading
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+from .records import FaqEntry
+from .source import YAML_SUFFIXES, dump_faq_yaml, yaml_files
+from .validation import FaqValidationError, Problem, check_collection, check_yaml_text, display_path
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_NEW_FILE = "gaps.yml"
+_FILE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_DIR_LOCKS: dict[Path, threading.Lock] = {}
+_DIR_LOCKS_GUARD = threading.Lock()
+
+
+class SourceChanged(RuntimeError):
+    """The FAQ files changed since the caller read them."""
+
+    def __init__(self, current_stamp: str):
+        self.current_stamp = current_stamp
+        super().__init__("the FAQ sources changed since they were loaded; reload and try again")
+
+
+class FaqNotFound(LookupError):
+    def __init__(self, faq_id: str):
+        self.faq_id = faq_id
+        super().__init__(f"no FAQ with id {faq_id!r} in the sources")
+
+
+@dataclass(frozen=True)
+class EditResult:
+    file: Path
+    faq_id: str
+    added_phrasings: list[str]
+    skipped_phrasings: list[str] = field(default_factory=list)
+    source_stamp: str = ""
+    # False when the file had to be rewritten from its entries (comments inside it lost).
+    formatting_preserved: bool = True
+
+
+# -- stamps and locking ---------------------------------------------------------------
+
+
+def source_stamp(faq_dir: Path) -> str:
+    """A digest of every FAQ source file's name and bytes (changes with any edit)."""
+    faq_dir = Path(faq_dir)
+    digest = hashlib.sha256()
+    for path in yaml_files(faq_dir):
+        digest.update(str(path.relative_to(faq_dir)).encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@contextmanager
+def edit_lock(faq_dir: Path) -> Iterator[None]:
+    """One writer at a time: threads of this process, then other processes (flock)."""
+    key = Path(faq_dir).resolve()
+    with _DIR_LOCKS_GUARD:
+        lock = _DIR_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        fd = os.open(key, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+
+# -- public edits ---------------------------------------------------------------------
+
+
+def add_faq(
+    faq_dir: Path,
+    entry: FaqEntry,
+    *,
+    file: str | None = None,
+    expected_stamp: str | None = None,
+) -> EditResult:
+    """Append a new FAQ to `file` (default: the file holding its category, else
+    `<category>.yml`, else gaps.yml). FaqValidationError if the result would not load."""
+    faq_dir = Path(faq_dir)
+    entry = _normalised(entry)
+    with edit_lock(faq_dir):
+        _check_stamp(faq_dir, expected_stamp)
+        path = faq_dir / file if file else _default_file(faq_dir, entry.category)
+        _check_target(faq_dir, path)
+        if path.exists():
+            original = path.read_text(encoding="utf-8")
+            before = _entries_of(original, path)
+            edited = _append_entry_text(original, entry)
+        else:
+            original, before = "", []
+            edited = "# FAQs added from the FAQ gaps page.\nversion: 1\nfaqs:\n" + _entry_block(entry, "  ")
+        result = _commit(faq_dir, path, original, edited, [*before, entry])
+        return EditResult(path, entry.id, list(entry.phrasings), [], source_stamp(faq_dir), result)
+
+
+def add_phrasings(
+    faq_dir: Path,
+    faq_id: str,
+    phrasings: list[str],
+    *,
+    expected_stamp: str | None = None,
+) -> EditResult:
+    """Add phrasings to an existing FAQ; ones it already has (any case/spacing) are skipped."""
+    faq_dir = Path(faq_dir)
+    wanted = [_one_line(p) for p in phrasings if _one_line(p)]
+    with edit_lock(faq_dir):
+        _check_stamp(faq_dir, expected_stamp)
+        path, original = _file_of(faq_dir, faq_id)
+        before = _entries_of(original, path)
+        current = next(e for e in before if e.id == faq_id)
+        known = {_key(t) for t in current.texts()}
+        added: list[str] = []
+        skipped: list[str] = []
+        for text in wanted:
+            if _key(text) in known:
+                skipped.append(text)
+            else:
+                known.add(_key(text))
+                added.append(text)
+        if not added:
+            raise FaqValidationError(
+                [Problem(display_path(path), None, f"nothing to add: every phrasing is already part of {faq_id!r}")]
+            )
+        edited = _insert_phrasings_text(original, faq_id, added)
+        expected = [replace(e, phrasings=[*e.phrasings, *added]) if e.id == faq_id else e for e in before]
+        result = _commit(faq_dir, path, original, edited, expected)
+        return EditResult(path, faq_id, added, skipped, source_stamp(faq_dir), result)
+
+
+# -- validation and writing -----------------------------------------------------------
+
+
+def _commit(faq_dir: Path, path: Path, original: str, edited: str | None, expected: list[FaqEntry]) -> bool:
+    """Validate, fall back to a rewrite if the text edit went wrong, write atomically.
+    Returns whether the file's own formatting was preserved."""
+    if edited is not None:
+        problems = _folder_problems(faq_dir, {path.resolve(): edited})
+        if problems:
+            raise FaqValidationError(problems)
+    preserved = edited is not None and _same_entries(_entries_of(edited, path, strict=False), expected)
+    if not preserved:
+        logger.warning("could not edit %s in place; rewriting it from its entries", display_path(path))
+        edited = _leading_comment(original) + dump_faq_yaml(expected)
+        problems = _folder_problems(faq_dir, {path.resolve(): edited})
+        if problems:
+            raise FaqValidationError(problems)
+    assert edited is not None
+    _write_atomically(path, edited)
+    logger.info("FAQ source %s updated (%d entries)", display_path(path), len(expected))
+    return preserved
+
+
+def _folder_problems(faq_dir: Path, replaced: dict[Path, str]) -> list[Problem]:
+    """What load_faq_dir would report if `replaced` files had the given text."""
+    located: list[tuple[FaqEntry, str, int]] = []
+    problems: list[Problem] = []
+    files = {p.resolve(): p for p in yaml_files(faq_dir)}
+    for resolved in replaced:
+        files.setdefault(resolved, resolved)
+    for resolved, path in sorted(files.items(), key=lambda item: str(item[0])):
+        name = display_path(path)
+        if resolved in replaced:
+            text = replaced[resolved]
+        else:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(name, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+                continue
+        entries, file_problems = check_yaml_text(text, name)
+        problems += file_problems
+        located += [(entry, name, line) for entry, line in entries]
+    return problems + check_collection(located)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _check_stamp(faq_dir: Path, expected: str | None) -> None:
+    if expected is not None:
+        current = source_stamp(faq_dir)
+        if current != expected:
+            raise SourceChanged(current)
+
+
+def _check_target(faq_dir: Path, path: Path) -> None:
+    name = path.name
+    inside = path.resolve().parent == faq_dir.resolve() or faq_dir.resolve() in path.resolve().parents
+    if not inside or not _FILE_NAME.match(name) or path.suffix not in YAML_SUFFIXES:
+        raise FaqValidationError(
+            [Problem(str(path.name), None, "file must be a .yml/.yaml name inside the FAQ folder (letters, digits, '_', '-', '.')")]
+        )
+
+
+def _default_file(faq_dir: Path, category: str) -> Path:
+    """The file that already holds most FAQs of this category, else one named after it."""
+    best: tuple[int, Path] | None = None
+    if category:
+        for path in yaml_files(faq_dir):
+            try:
+                entries = _entries_of(path.read_text(encoding="utf-8"), path, strict=False)
+            except UnicodeDecodeError:
+                continue
+            count = sum(1 for e in entries if e.category == category)
+            if count and (best is None or count > best[0]):
+                best = (count, path)
+    if best is not None:
+        return best[1]
+    if category and _FILE_NAME.match(f"{category}.yml"):
+        return faq_dir / f"{category}.yml"
+    return faq_dir / DEFAULT_NEW_FILE
+
+
+def _file_of(faq_dir: Path, faq_id: str) -> tuple[Path, str]:
+    for path in yaml_files(faq_dir):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        if any(e.id == faq_id for e in _entries_of(text, path, strict=False)):
+            return path, text
+    raise FaqNotFound(faq_id)
+
+
+def _entries_of(text: str, path: Path, *, strict: bool = True) -> list[FaqEntry]:
+    entries, problems = check_yaml_text(text, display_path(path))
+    if problems and strict:
+        raise FaqValidationError(problems)
+    return [entry for entry, _ in entries]
+
+
+def _same_entries(actual: list[FaqEntry], expected: list[FaqEntry]) -> bool:
+    # `expected` holds parsed entries plus normalised additions: both as the validator reads them.
+    return [e.to_dict() for e in actual] == [e.to_dict() for e in expected]
+
+
+# -- text surgery ---------------------------------------------------------------------
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Indented block lists (`phrasings:` then `  - ...`) like the hand-written files."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:  # noqa: ARG002
+        return super().increase_indent(flow, False)
+
+
+def _present_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+class _FlowList(list):  # type: ignore[type-arg]
+    """Short lists (tags) on one line: `tags: [a, b]`."""
+
+
+def _present_flow_list(dumper: yaml.SafeDumper, value: list[str]) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+
+
+_BlockDumper.add_representer(str, _present_str)
+_BlockDumper.add_representer(_FlowList, _present_flow_list)
+
+
+def _dump(value: object) -> str:
+    return yaml.dump(value, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=10_000)
+
+
+def _entry_block(entry: FaqEntry, dash_indent: str) -> str:
+    item: dict[str, object] = {"id": entry.id, "question": entry.question}
+    if entry.phrasings:
+        item["phrasings"] = list(entry.phrasings)
+    # A `|` block like the hand-written files; an empty answer stays '' so validation says so.
+    item["answer"] = entry.answer.rstrip("\n") + "\n" if entry.answer.strip() else ""
+    if entry.category:
+        item["category"] = entry.category
+    if entry.tags:
+        item["tags"] = _FlowList(entry.tags)
+    if entry.language != "en":
+        item["language"] = entry.language
+    lines = _dump([item]).splitlines()
+    return "".join(f"{dash_indent}{line}\n" if line else "\n" for line in lines)
+
+
+def _scalar(text: str) -> str:
+    """One phrasing as a YAML scalar on one line (quoted when it has to be)."""
+    return _dump([text]).splitlines()[0][2:]
+
+
+def _root_and_faqs(text: str) -> tuple[yaml.MappingNode, yaml.Node, int] | None:
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for position, (key, value) in enumerate(root.value):
+        if isinstance(key, yaml.ScalarNode) and key.value == "faqs":
+            return root, value, position
+    return None
+
+
+def _line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def _after_line(text: str, index: int) -> int:
+    """Index just past the newline ending the line that holds `index`."""
+    if index > 0 and text[index - 1] == "\n":
+        return index  # the node already ended with its line break (block scalars)
+    end = text.find("\n", index)
+    return len(text) if end < 0 else end + 1
+
+
+def _append_entry_text(text: str, entry: FaqEntry) -> str | None:
+    found = _root_and_faqs(text)
+    if found is None:
+        return None
+    root, faqs, position = found
+    if not isinstance(faqs, yaml.SequenceNode) or faqs.flow_style or not faqs.value:
+        return None
+    first = faqs.value[0]
+    prefix = text[_line_start(text, first.start_mark.index) : first.start_mark.index]
+    if not prefix.strip().startswith("-"):
+        return None
+    dash_indent = prefix[: prefix.index("-")]
+    block = "\n" + _entry_block(entry, dash_indent)
+    if position == len(root.value) - 1:
+        body = text if text.endswith("\n") else text + "\n"
+        return body.rstrip("\n") + "\n" + block
+    next_key = root.value[position + 1][0]
+    at = _line_start(text, next_key.start_mark.index)
+    return text[:at] + block.lstrip("\n") + "\n" + text[at:]
+
+
+def _insert_phrasings_text(text: str, faq_id: str, added: list[str]) -> str | None:
+    found = _root_and_faqs(text)
+    if found is None or not isinstance(found[1], yaml.SequenceNode):
+        return None
+    for item in found[1].value:
+        if not isinstance(item, yaml.MappingNode):
+            continue
+        fields = {k.value: (k, v) for k, v in item.value if isinstance(k, yaml.ScalarNode)}
+        id_node = fields.get("id", (None, None))[1]
+        if not isinstance(id_node, yaml.ScalarNode) or id_node.value.strip() != faq_id:
+            continue
+        if "phrasings" in fields:
+            return _extend_list(text, fields["phrasings"][1], added)
+        key_node, value_node = fields["question"]
+        indent = " " * key_node.start_mark.column
+        lines = f"{indent}phrasings:\n" + "".join(f"{indent}  - {_scalar(p)}\n" for p in added)
+        at = _after_line(text, value_node.end_mark.index)
+        return text[:at] + lines + text[at:]
+    return None
+
+
+def _extend_list(text: str, node: yaml.Node, added: list[str]) -> str | None:
+    if isinstance(node, yaml.SequenceNode) and not node.flow_style and node.value:
+        first, last = node.value[0], node.value[-1]
+        prefix = text[_line_start(text, first.start_mark.index) : first.start_mark.index]
+        if not prefix.strip() == "-":
+            return None
+        at = _after_line(text, last.end_mark.index)
+        head = text[:at] if text[:at].endswith("\n") or not at else text[:at] + "\n"
+        return head + "".join(f"{prefix}{_scalar(p)}\n" for p in added) + text[at:]
+    if isinstance(node, yaml.SequenceNode) and node.flow_style:
+        existing = [v.value for v in node.value if isinstance(v, yaml.ScalarNode)]
+        flow = yaml.dump([*existing, *added], Dumper=yaml.SafeDumper, default_flow_style=True,
+                         allow_unicode=True, width=10_000).strip()
+        return text[: node.start_mark.index] + flow + text[node.end_mark.index :]
+    return None
+
+
+def _leading_comment(text: str) -> str:
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("#") or not line.strip():
+            lines.append(line)
+        else:
+            break
+    return "".join(lines)
+
+
+# -- value clean-up -------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _key(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _normalised(entry: FaqEntry) -> FaqEntry:
+    """The entry as the validator will read it back (stripped; phrasings on one line)."""
+    return replace(
+        entry,
+        id=entry.id.strip(),
+        question=_one_line(entry.question),
+        answer=entry.answer.strip(),
+        phrasings=[_one_line(p) for p in entry.phrasings if _one_line(p)],
+        category=entry.category.strip(),
+        tags=[t.strip() for t in entry.tags if t.strip()],
+        language=(entry.language or "en").strip(),
+    )
