@@ -77,6 +77,14 @@ class Settings(BaseSettings):
         default=None,
         description="Thresholds JSON from `helpline kb calibrate`; unset = shipped defaults.",
     )
+    gaps_max_questions: int = Field(
+        default=2000, ge=10, le=20000,
+        description="FAQ gaps page: distinct questions clustered per request (most frequent first).",
+    )
+    gaps_min_similarity: float = Field(
+        default=0.5, gt=0.0, lt=1.0,
+        description="FAQ gaps page: average cosine similarity questions need to share a cluster.",
+    )
     max_message_chars: int = Field(default=4000, description="Longer messages are refused.")
     handoff_policy: Path | None = Field(
         default=None,
