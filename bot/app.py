@@ -29,6 +29,7 @@ from bot.console.events import SocketConsole
 from bot.console.routes import SuggestionClient, build_console_router
 from bot.desk import HelpDesk, load_handoff_policy
 from bot.conversation_ids import ConversationIdSigner
+from bot.csat.service import CsatPolicy, CsatSurveys
 from bot.db import make_engine, make_session_factory
 from bot.pipeline import MessagePipeline
 from bot.rasa_client import RasaClient
@@ -59,8 +60,11 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     agent_names: dict[int, str] = {}
     desk = HelpDesk(handoff, sessions, store, channels, console,
                     agent_names=lambda agent_id: agent_names.get(agent_id, "An agent"))
-    pipeline = MessagePipeline(store, rasa, channels, desk)
+    # Built even when asking is off, so answers to surveys already asked still land.
+    csat = CsatSurveys(sessions, CsatPolicy.from_settings(settings), handoff.bot_may_speak)
+    pipeline = MessagePipeline(store, rasa, channels, desk, csat=csat)
     desk.on_hand_back = pipeline.resume_bot
+    desk.on_resolved = pipeline.survey_after_resolution
     web.attach(pipeline)
     suggestions = SuggestionClient(settings.effective_action_server_url)
     telegram = _telegram_channel(settings, store, pipeline)

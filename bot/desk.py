@@ -105,6 +105,8 @@ class HelpDesk:
         self._notified_positions: dict[int, int] = {}
         # Set by the composition root: tells the bot it owns the conversation again.
         self.on_hand_back: Callable[[str, str], None] = lambda conversation_id, channel: None
+        # Set by the composition root: a resolved ticket's customer is asked for a rating.
+        self.on_resolved: Callable[[str, str, int], None] = lambda conversation_id, channel, ticket_id: None
 
     async def run(self, work: Callable[[Session], T]) -> T:
         """Run handoff work in one transaction, off the event loop."""
@@ -285,6 +287,9 @@ class HelpDesk:
             else "You're back with the Brightcart assistant."
         )
         await self.tell_customer(ticket.conversation_id, ticket.channel, [OutboundDraft(text=text, author="system")])
+        if resolve:
+            # After the note reached the customer: the rating prompt comes second.
+            self.on_resolved(ticket.conversation_id, ticket.channel, ticket.id)
         await self.after_ticket_change(ticket)
         return ticket
 

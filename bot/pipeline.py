@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.base import CustomerChannel
+from bot.csat.service import CsatSurveys
 from bot.desk import HelpDesk
 from handoff import Recipient
 from bot.rasa_client import BotTurn, RasaClient, RasaUnavailable
@@ -74,6 +75,12 @@ def payload_of(text: str) -> tuple[str, dict[str, Any]] | None:
     return (match.group("intent"), entities) if isinstance(entities, dict) else None
 
 
+def customer_button_intent(text: str) -> str | None:
+    """The intent of a button payload customers may send, None for anything typed."""
+    payload = payload_of(text)
+    return payload[0] if payload and payload[0] in CUSTOMER_PAYLOAD_INTENTS else None
+
+
 def drafts_from_turn(turn: BotTurn) -> list[OutboundDraft]:
     drafts: list[OutboundDraft] = []
     for message in turn.messages:
@@ -100,11 +107,13 @@ class MessagePipeline:
         rasa: RasaClient,
         channels: dict[str, CustomerChannel],
         desk: HelpDesk | None = None,
+        csat: CsatSurveys | None = None,
     ) -> None:
         self._store = store
         self._rasa = rasa
         self._channels = channels
         self._desk = desk
+        self._csat = csat
         self._intake = SerialExecutor()  # persisting, per conversation, in arrival order
         self._turns = SerialExecutor()  # bot turns, per conversation, in stored order
 
@@ -154,6 +163,14 @@ class MessagePipeline:
     async def _answer(self, message: StoredMessage) -> None:
         started = time.perf_counter()
         channel = self._channels[message.channel]
+        if self._csat is not None:
+            # Before routing and Rasa: survey answers are the gateway's, never Rasa's, and
+            # a customer who moves on ends the open survey here.
+            survey = await self._csat.take(message, button_intent=customer_button_intent(message.text))
+            if survey is not None:
+                await self._reply(message, channel, survey.drafts, started, status="answered",
+                                  intent=survey.intent)
+                return
         if self._desk is not None:
             # Ownership decides who hears the customer: exactly one of bot, queue, agent.
             route = await self._desk.route_customer_message(message.conversation_id)
@@ -186,6 +203,7 @@ class MessagePipeline:
             await self._reply(message, channel, drafts, started, status="failed", error=str(exc))
             return
         drafts = drafts_from_turn(turn) + await self._requests_in(turn, message, channel.name)
+        drafts += await self._survey_after_turn(message, channel.name, turn)
         await self._reply(
             message, channel, drafts, started,
             status="answered", intent=turn.intent, confidence=turn.confidence,
@@ -218,6 +236,37 @@ class MessagePipeline:
                 text = await self._desk.ticket_status_text(message.conversation_id, status_request.get("number"))
                 drafts.append(OutboundDraft(text=text, author="system"))
         return drafts
+
+    async def _survey_after_turn(self, message: StoredMessage, channel: str, turn: BotTurn) -> list[OutboundDraft]:
+        """The bot closed a chat it handled alone (goodbye, thanks): ask for a rating.
+        Checked after the turn's requests ran, so an escalation in it prevents asking."""
+        if self._csat is None:
+            return []
+        try:
+            return await self._csat.ask_after_bot_turn(message.conversation_id, channel, turn.intent)
+        except Exception:  # the bot's own answer must still go out
+            logger.exception("could not ask for a rating in conversation %s", message.conversation_id)
+            return []
+
+    def survey_after_resolution(self, conversation_id: str, channel: str, ticket_id: int) -> None:
+        """An agent resolved the ticket (its note already delivered): ask for a rating,
+        in turn with the customer's messages."""
+        if self._csat is None:
+            return
+        self._turns.submit(
+            conversation_id, lambda: self._ask_after_resolution(conversation_id, channel, ticket_id)
+        )
+
+    async def _ask_after_resolution(self, conversation_id: str, channel_name: str, ticket_id: int) -> None:
+        assert self._csat is not None
+        try:
+            drafts = await self._csat.ask_after_resolution(conversation_id, channel_name, ticket_id)
+            if not drafts:
+                return
+            stored = await self._store.record_outbound(conversation_id, channel_name, drafts)
+            await self._channels[channel_name].deliver(conversation_id, stored)
+        except Exception:
+            logger.exception("could not ask for a rating in conversation %s", conversation_id)
 
     def resume_bot(self, conversation_id: str, channel: str) -> None:
         """After an agent hands back: tell Rasa, in turn with the customer's messages."""

@@ -30,10 +30,16 @@ from bot.settings import Settings
 
 @dataclass
 class ScriptedRasa:
-    """Answers "echo: <text>"; a text "slow:<seconds> ..." delays the answer."""
+    """Answers "echo: <text>"; a text "slow:<seconds> ..." delays the answer.
+
+    Additions for the CSAT tests: ``intents`` maps exact texts to the intent reported
+    (e.g. "bye" -> goodbye; everything else stays "faq"), and a text "question: ..." is
+    answered like an FAQ answer (its message carries an ``answer`` faq_trail).
+    """
 
     calls: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
+    intents: dict[str, str] = field(default_factory=dict)
 
     async def webhook(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -50,8 +56,11 @@ class ScriptedRasa:
             # What action_escalate sends: a handover line plus the escalation request.
             message = {"recipient_id": body["sender"], "text": "I'm passing this to a colleague.",
                        "helpline": {"escalate": {"reason": "customer_request", "summary": text}}}
+        if text.startswith("question:"):
+            message["helpline"] = {"faq_trail": {"rule": "answer", "faq_id": "demo.answer", "score": 0.9}}
+        intent = self.intents.get(text, "faq")
         return JSONResponse(
-            {"intent": {"name": "faq", "confidence": 0.9}, "messages": [message], "rasa_ms": 1.0}
+            {"intent": {"name": intent, "confidence": 0.9}, "messages": [message], "rasa_ms": 1.0}
         )
 
     def app(self) -> Starlette:
@@ -93,9 +102,15 @@ async def running_gateway(
     tmp_path: Path, database_url: str, *, rasa_timeout: float = 3.0, rasa_up: bool = True,
     handoff_policy: dict[str, Any] | None = None,
     extra_settings: dict[str, Any] | None = None,
+    csat: bool = False,
+    rasa: ScriptedRasa | None = None,
 ) -> AsyncIterator[Gateway]:
-    """``extra_settings`` are further Settings fields (e.g. the Telegram channel's)."""
-    rasa = ScriptedRasa()
+    """``extra_settings`` are further Settings fields (e.g. the Telegram channel's).
+
+    ``csat``: ask for ratings (HELPLINE_CSAT_ENABLED). Off by default here, so the tests
+    written before surveys existed see the conversations they expect; tests/csat turn it on.
+    """
+    rasa = rasa or ScriptedRasa()
     policy_file = None
     if handoff_policy is not None:
         policy_file = tmp_path / "handoff.yml"
@@ -111,6 +126,7 @@ async def running_gateway(
         port=gateway_port,
         max_message_chars=4000,
         handoff_policy=policy_file,
+        csat_enabled=csat,
         **(extra_settings or {}),
     )
     async with serve(create_app(settings), gateway_port):

@@ -9,6 +9,11 @@
   const statusEl = document.getElementById("status");
   const noticeEl = document.getElementById("notice");
   const pending = new Map(); // client message id -> {text, element}; re-sent after reconnect
+  const offered = new Map(); // button payload -> title, so a redrawn history shows what was chosen
+  // Survey buttons (bot/csat/payloads.py): answered once, the rating drawn as stars.
+  const SURVEY = /^\/csat_[a-z_]+\{/;
+  const RATING = /^\/csat_rate\{/;
+  const RATING_WORDS = ["very poor", "poor", "okay", "good", "excellent"];
   let ready = false;
 
   const socket = io({ transports: ["websocket", "polling"] });
@@ -39,22 +44,83 @@
     body.textContent = text;
     item.appendChild(body);
     if (quickReplies && quickReplies.length) {
-      const group = document.createElement("div");
-      group.className = "replies";
-      group.setAttribute("role", "group");
-      group.setAttribute("aria-label", "Suggested replies");
-      quickReplies.forEach(function (reply) {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.textContent = reply.title;
-        button.addEventListener("click", function () { send(reply.payload, reply.title); });
-        group.appendChild(button);
-      });
-      item.appendChild(group);
+      quickReplies.forEach(function (reply) { offered.set(reply.payload, reply.title); });
+      item.appendChild(isRating(quickReplies) ? ratingGroup(quickReplies) : replyGroup(quickReplies));
     }
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
     return item;
+  }
+
+  function isRating(replies) {
+    return replies.length === 5 && replies.every(function (r) { return RATING.test(r.payload || ""); });
+  }
+
+  function isSurvey(replies) {
+    return replies.every(function (r) { return SURVEY.test(r.payload || ""); });
+  }
+
+  // A survey step is answered once: its buttons are disabled after the first click, and
+  // the chosen one stays marked.
+  function answerOnce(group, button) {
+    group.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
+    button.classList.add("is-chosen");
+    button.setAttribute("aria-pressed", "true");
+  }
+
+  function replyGroup(replies) {
+    const group = document.createElement("div");
+    group.className = "replies";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Suggested replies");
+    const once = isSurvey(replies);
+    replies.forEach(function (reply) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = reply.title;
+      button.addEventListener("click", function () {
+        if (once) answerOnce(group, button);
+        send(reply.payload, reply.title);
+      });
+      group.appendChild(button);
+    });
+    return group;
+  }
+
+  // Five stars in a row; hovering or focusing a star lights it and the ones before it.
+  function ratingGroup(replies) {
+    const group = document.createElement("div");
+    group.className = "replies replies--rating";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Rate from 1 (very poor) to 5 (excellent)");
+    const stars = [];
+    function light(upTo) {
+      stars.forEach(function (star, index) { star.classList.toggle("is-lit", index < upTo); });
+    }
+    replies.forEach(function (reply, index) {
+      const star = document.createElement("button");
+      star.type = "button";
+      star.className = "star";
+      star.textContent = "\u2605";
+      star.dataset.rating = String(index + 1);
+      const label = (index + 1) + " out of 5, " + RATING_WORDS[index];
+      star.setAttribute("aria-label", label);
+      star.title = label;
+      star.addEventListener("mouseenter", function () { if (!star.disabled) light(index + 1); });
+      star.addEventListener("focus", function () { if (!star.disabled) light(index + 1); });
+      star.addEventListener("click", function () {
+        answerOnce(group, star);
+        light(index + 1);
+        send(reply.payload, "\u2605".repeat(index + 1) + "\u2606".repeat(4 - index) + " (" + (index + 1) + "/5)");
+      });
+      stars.push(star);
+      group.appendChild(star);
+    });
+    group.addEventListener("mouseleave", function () {
+      const chosen = group.querySelector(".is-chosen");
+      light(chosen ? Number(chosen.dataset.rating) : 0);
+    });
+    return group;
   }
 
   function renderBot(message) {
@@ -99,7 +165,7 @@
   });
   socket.on("history", function (data) {
     (data.messages || []).forEach(function (m) {
-      if (m.direction === "in") addMessage("in", m.text, "You");
+      if (m.direction === "in") addMessage("in", offered.get(m.text) || m.text, "You");
       else renderBot(m);
     });
   });

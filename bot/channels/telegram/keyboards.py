@@ -18,12 +18,15 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.csat.payloads import is_survey_payload
 from bot.transcript.store import StoredMessage
 
 CALLBACK_DATA_LIMIT = 64  # bytes
 DIGEST_PREFIX = "~"
 # Presses of buttons older than this many messages of the conversation count as unknown.
 RECENT_MESSAGES = 50
+# Telegram shows at most 8 buttons in a row.
+MAX_ROW = 8
 
 
 @dataclass(frozen=True)
@@ -58,10 +61,12 @@ def buttons_of(message: StoredMessage) -> list[Button]:
 def inline_keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
     if not buttons:
         return None
+    keys = [InlineKeyboardButton(b.title, callback_data=b.callback_data) for b in buttons]
+    if len(keys) <= MAX_ROW and all(is_survey_payload(b.payload) for b in buttons):
+        # A survey step (1-5, Yes/No) reads as a scale only side by side.
+        return InlineKeyboardMarkup([keys])
     # One per row: FAQ suggestions are whole questions and would be cut off side by side.
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.title, callback_data=b.callback_data)] for b in buttons]
-    )
+    return InlineKeyboardMarkup([[key] for key in keys])
 
 
 def find_pressed(callback_data: str, recent_messages: Iterable[StoredMessage]) -> Button | None:
