@@ -1,0 +1,186 @@
+// FAQ gaps page. Every customer text is put into the page with textContent, never as HTML.
+(function () {
+  "use strict";
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+  const REASONS = { fallback: "no answer", nlu_fallback: "not understood", thumbs_down: "thumbs-down", suggest: "suggestions only" };
+  let data = null;      // last GET /api/gaps
+  let current = null;   // cluster being edited
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function day(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
+
+  async function api(method, path, body) {
+    const response = await fetch(path, {
+      method, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json", "X-CSRF-Token": csrf } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    if (response.status === 401) { location.href = "/login?next=/gaps"; throw new Error("signed out"); }
+    let json = null;
+    try { json = await response.json(); } catch (e) { json = null; }
+    return { status: response.status, json };
+  }
+
+  async function load() {
+    const params = new URLSearchParams();
+    if ($("from").value) params.set("from", $("from").value);
+    if ($("to").value) params.set("to", $("to").value);
+    if ($("channel").value) params.set("channel", $("channel").value);
+    params.set("suggest", $("suggest").checked ? "true" : "false");
+    $("summary").textContent = "Loading… (the first load also loads the language model)";
+    const { status, json } = await api("GET", "/api/gaps?" + params.toString());
+    if (status !== 200) {
+      $("summary").textContent = "Could not load the gaps: " + describe(json);
+      return;
+    }
+    data = json;
+    render();
+  }
+
+  function describe(json) {
+    if (!json) return "no response";
+    const detail = json.detail;
+    if (typeof detail === "string") return detail;
+    if (detail && detail.message) return detail.message;
+    if (Array.isArray(detail)) return detail.map((d) => (d.loc || []).slice(-1)[0] + ": " + d.msg).join("; ");
+    return JSON.stringify(detail);
+  }
+
+  function render() {
+    const t = data.totals;
+    const reasons = Object.entries(t.by_reason).map(([r, n]) => `${n} ${REASONS[r] || r}`).join(", ");
+    let text = `${t.questions} questions (${reasons || "none"}) in ${t.clusters} clusters`;
+    if (t.clusters_shown < t.clusters) text += `, the ${t.clusters_shown} biggest shown`;
+    if (t.not_clustered_distinct) text += `; ${t.not_clustered_questions} rarer questions not clustered (cap)`;
+    if (data.index && data.index.error) text += `. FAQ index unavailable: ${data.index.error}`;
+    if (data.source_problems && data.source_problems.length) text += `. The FAQ sources have problems: ${data.source_problems.join("; ")}`;
+    $("summary").textContent = text + ".";
+    const list = $("clusters");
+    list.replaceChildren();
+    data.clusters.forEach((cluster, index) => list.append(renderCluster(cluster, index)));
+    const categories = $("categories");
+    categories.replaceChildren(...data.categories.map((c) => el("option", { value: c })));
+  }
+
+  function renderCluster(cluster, index) {
+    const reasons = Object.entries(cluster.reasons).map(([r, n]) => el("span", { class: "reason-" + r }, `${n} ${REASONS[r] || r}`));
+    const channels = Object.entries(cluster.channels).map(([c, n]) => `${c} ${n}`).join(", ");
+    const near = cluster.nearest_faq;
+    const proposal = cluster.proposal === "phrasing" && near ? `add as phrasing of ${near.id}` : "new FAQ";
+    return el("li", { class: "cluster", "data-cluster": cluster.id },
+      el("h3", {}, cluster.representative),
+      el("div", { class: "meta" },
+        el("span", { class: "volume" }, `${cluster.questions} asked (volume ${cluster.volume})`),
+        ...reasons,
+        el("span", {}, `${cluster.distinct} distinct`),
+        el("span", {}, `first ${day(cluster.first_seen)}`),
+        el("span", {}, `last ${day(cluster.last_seen)}`),
+        el("span", {}, channels)),
+      el("p", { class: "nearest" },
+        near ? `Nearest FAQ: ${near.id} “${near.question}” (score ${near.score.toFixed(2)})` : "No nearest FAQ (index unavailable)",
+        el("span", { class: "proposal" }, "proposed: " + proposal)),
+      el("ul", { class: "samples" }, ...cluster.samples.slice(0, 5).map((s) =>
+        el("li", {}, s.text, el("span", { class: "count" }, `×${s.count}`)))),
+      el("button", { type: "button", class: "primary", onclick: () => openEditor(index) }, "Turn into FAQ content…"));
+  }
+
+  function openEditor(index) {
+    current = data.clusters[index];
+    const near = current.nearest_faq;
+    const mode = current.proposal === "phrasing" && near ? "phrasing" : "new";
+    for (const radio of document.querySelectorAll('input[name="mode"]')) radio.checked = radio.value === mode;
+    $("editor-samples").replaceChildren(...current.samples.map((s, i) =>
+      el("li", {}, el("label", {}, el("input", Object.assign({ type: "checkbox", value: String(i) }, i < 10 ? { checked: "" } : {})),
+        s.text, el("span", { class: "count" }, `×${s.count}`)))));
+    const select = $("faq-select");
+    select.replaceChildren(...data.faqs.map((f) => el("option", { value: f.id }, `${f.id} — ${f.question}`)));
+    if (near) select.value = near.id;
+    $("new-id").value = "";
+    $("new-question").value = current.representative;
+    $("new-category").value = near ? (data.faqs.find((f) => f.id === near.id) || {}).category || "" : "";
+    $("new-answer").value = "";
+    $("editor-errors").replaceChildren();
+    $("editor-status").textContent = "";
+    $("editor-save").disabled = false;
+    syncMode();
+    $("editor").showModal();
+  }
+
+  function syncMode() {
+    const mode = document.querySelector('input[name="mode"]:checked').value;
+    $("existing-fields").hidden = mode !== "phrasing";
+    $("new-fields").hidden = mode !== "new";
+  }
+
+  function chosenSamples() {
+    return [...$("editor-samples").querySelectorAll("input:checked")].map((box) => current.samples[Number(box.value)].text);
+  }
+
+  async function save() {
+    const mode = document.querySelector('input[name="mode"]:checked').value;
+    const phrasings = chosenSamples();
+    let path, body;
+    if (mode === "phrasing") {
+      path = "/api/gaps/phrasings";
+      body = { faq_id: $("faq-select").value, phrasings, source_stamp: data.source_stamp, cluster_id: current.id };
+    } else {
+      const question = $("new-question").value.trim();
+      path = "/api/gaps/faq";
+      body = {
+        id: $("new-id").value.trim(), question, answer: $("new-answer").value,
+        phrasings: phrasings.filter((p) => p.trim().toLowerCase() !== question.toLowerCase()),
+        category: $("new-category").value.trim(), source_stamp: data.source_stamp, cluster_id: current.id,
+      };
+    }
+    $("editor-save").disabled = true;
+    $("editor-errors").replaceChildren();
+    const { status, json } = await api("POST", path, body);
+    if (status === 202) {
+      data.source_stamp = json.source_stamp;
+      const skipped = json.skipped_phrasings.length ? ` (${json.skipped_phrasings.length} already there)` : "";
+      $("editor-status").textContent = `Saved ${json.faq_id} in ${json.file}${skipped}. Rebuilding the index…`;
+      poll(json.job.id);
+      return;
+    }
+    $("editor-save").disabled = false;
+    if (status === 422 && json && json.detail && json.detail.problems) {
+      $("editor-errors").replaceChildren(...json.detail.problems.map((p) =>
+        el("li", {}, `${p.file}${p.line ? ":" + p.line : ""}: ${p.reason}`)));
+    } else if (status === 409) {
+      $("editor-errors").replaceChildren(el("li", {}, "Someone changed the FAQ files since this page was loaded. Close this, reload the page and try again."));
+    } else {
+      $("editor-errors").replaceChildren(el("li", {}, `Not saved (${status}): ${describe(json)}`));
+    }
+  }
+
+  async function poll(jobId) {
+    for (;;) {
+      const { status, json } = await api("GET", "/api/gaps/jobs/" + encodeURIComponent(jobId));
+      if (status !== 200) { $("editor-status").textContent = "Rebuild status unavailable: " + describe(json); return; }
+      if (json.state === "done") { $("editor-status").textContent = `Index rebuilt (version ${json.index_version}). The bot uses it within seconds.`; return; }
+      if (json.state === "failed") { $("editor-status").textContent = "The index rebuild failed: " + json.error; return; }
+      $("editor-status").textContent = `Rebuilding the index… (${json.state})`;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
+  }
+
+  $("filters").addEventListener("submit", (event) => { event.preventDefault(); load(); });
+  for (const radio of document.querySelectorAll('input[name="mode"]')) radio.addEventListener("change", syncMode);
+  $("editor-save").addEventListener("click", save);
+  $("editor-close").addEventListener("click", () => { $("editor").close(); load(); });
+  load();
+})();
