@@ -106,6 +106,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
               name="console-static")
     auth.install(api)
     api.include_router(build_console_router(auth, desk, store, suggestions))
+    from bot.review.routes import build_review_router  # supervisors' conversation review (issue 6)
+    api.include_router(build_review_router(auth, sessions))
     from bot.gaps.routes import build_gaps_router  # FAQ gaps page (issue 6)
     api.include_router(build_gaps_router(auth, sessions, settings))
     if telegram is not None:

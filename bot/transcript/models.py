@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text  # "text" is also a column name below
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -28,6 +29,8 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+CUSTOMER_WROTE = "direction = 'in' AND author = 'customer'"
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit id.
 MessageId = BigInteger().with_variant(Integer(), "sqlite")
@@ -78,8 +81,9 @@ class Conversation(TranscriptBase):
 
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
-        # Supervisors' lists and every KPI select conversations by start date.
-        Index("ix_conversations_created_at", "created_at"),
+        # Supervisors' lists (newest first, keyset on created_at, id) and every KPI
+        # select conversations by start date.
+        Index("ix_conversations_created_at", "created_at", "id"),
     )
 
 
@@ -118,4 +122,16 @@ class Message(TranscriptBase):
         Index("ix_messages_reply_to", "reply_to_id"),
         # The review list's intent filter: conversations in which an intent was seen.
         Index("ix_messages_intent_conversation", "intent", "conversation_id"),
+        # "The customer wrote" (the KPI and review scope rule) and the first customer
+        # message of a conversation, without reading the other messages.
+        Index("ix_messages_customer_conversation", "conversation_id", "id",
+              postgresql_where=sql_text(CUSTOMER_WROTE), sqlite_where=sql_text(CUSTOMER_WROTE)),
+        # The review list's FAQ filter (bot.review.filters.faq_id_of spells it the same).
+        Index("ix_messages_faq_conversation", sql_text("(faq_trail ->> 'faq_id')"), "conversation_id")
+        .ddl_if(dialect="postgresql"),
+        Index("ix_messages_faq_conversation", sql_text("json_extract(faq_trail, '$.faq_id')"), "conversation_id")
+        .ddl_if(dialect="sqlite"),
+        # The review list's full-text search (PostgreSQL; SQLite searches with LIKE).
+        Index("ix_messages_text_fts", sql_text("to_tsvector('simple'::regconfig, text)"), postgresql_using="gin")
+        .ddl_if(dialect="postgresql"),
     )
