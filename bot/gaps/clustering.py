@@ -1,6 +1,6 @@
 """Grouping gap questions by meaning and ranking the groups by volume.
 
-1. Identical questions (after redaction, ignoring case and spacing) become one *text*
+1. Identical questions (after redaction, ignoring case, spacing and end punctuation) become one *text*
    with a count, so a question asked 300 times is embedded once and weighs 300.
 2. At most `max_texts` texts are clustered per request: the heaviest first (newest on
    ties); the rest are counted as "not clustered" so the page can say so.
@@ -56,7 +56,8 @@ class GapText:
 
 
 def normalised_key(text: str) -> str:
-    return " ".join(text.casefold().split())
+    """Case, spacing and end punctuation do not make a different question."""
+    return " ".join(text.casefold().split()).strip(" ?!.,;:")
 
 
 def group_texts(questions: list[GapQuestion]) -> list[GapText]:

@@ -68,7 +68,7 @@ def select_gap_questions(
     gap_rules = [*FALLBACK_RULES, *((SUGGEST,) if include_suggest else ())]
     query = (
         select(question.id, question.text, question.channel, question.created_at, question.intent,
-               rule, faq_id, reply.feedback)
+               rule.label("rule"), faq_id.label("faq_id"), reply.feedback)
         .join(reply, reply.reply_to_id == question.id)
         .where(
             question.direction == "in",

@@ -15,6 +15,7 @@ their own encoding.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import threading
@@ -52,6 +53,12 @@ ROWS_PER_QUESTION_CAP = 10
 KB_RETRY_SECONDS = 60.0
 
 
+@functools.lru_cache(maxsize=2)
+def shared_encoder(model: str) -> Encoder:
+    """One base encoder per model in this process (thread-safe, read-only)."""
+    return load_encoder(model)
+
+
 class GapsUnavailable(RuntimeError):
     """The embedding model cannot be loaded (the message says why)."""
 
@@ -83,7 +90,7 @@ class GapsService:
         sessions: sessionmaker[Session],
         config: GapsConfig,
         *,
-        encoder_loader: Callable[[str], Encoder] = load_encoder,
+        encoder_loader: Callable[[str], Encoder] = shared_encoder,
     ) -> None:
         self._sessions = sessions
         self.config = config
