@@ -226,6 +226,67 @@ def _durations(
     )
 
 
+# One ticket's outcome for a period: pure functions shared with the dashboard, which
+# reads the same columns once and judges each ticket for several periods.
+
+Outcome = str  # "met" | "breached" | "pending"
+
+
+def first_response_time_outcome(
+    created_at: datetime, reopened_at: datetime | None, first_response_at: datetime | None,
+    resolved_at: datetime | None, closed_at: datetime | None, period: Period,
+) -> float | str | None:
+    """Seconds from cycle start to the first response, "pending", or None (left out).
+    ``reopened_at``: the latest reopening before period end."""
+    if _happened(first_response_at, period):
+        return (first_response_at - (reopened_at or created_at)).total_seconds()
+    if not (_happened(resolved_at, period) or _happened(closed_at, period)):
+        return "pending"
+    return None
+
+
+def resolution_outcome(
+    resolved_at: datetime | None, due: datetime, closed_at: datetime | None, close_reason: str | None,
+    period: Period,
+) -> Outcome | None:
+    if _happened(resolved_at, period):
+        return "met" if resolved_at <= due else "breached"
+    if _abandoned(closed_at, close_reason, period):
+        return None
+    return "breached" if due < period.end else "pending"
+
+
+def first_response_outcome(
+    first_response_at: datetime | None, resolved_at: datetime | None, due: datetime,
+    closed_at: datetime | None, close_reason: str | None, period: Period,
+) -> Outcome | None:
+    response = first_response_at if _happened(first_response_at, period) else resolved_at
+    if _happened(response, period):
+        return "met" if response <= due else "breached"
+    if _abandoned(closed_at, close_reason, period):
+        return "breached" if closed_at > due else None
+    return "breached" if due < period.end else "pending"
+
+
+def queue_wait_outcome(
+    queued_at: datetime | None, claimed_at: datetime | None, resolved_at: datetime | None,
+    closed_at: datetime | None, period: Period,
+) -> float | str | None:
+    """Seconds queued until claimed, "pending", or None (not queued before period end,
+    or closed/resolved unclaimed)."""
+    if not _happened(queued_at, period):
+        return None
+    if _happened(claimed_at, period):
+        return (claimed_at - queued_at).total_seconds()
+    if not (_happened(resolved_at, period) or _happened(closed_at, period)):
+        return "pending"
+    return None
+
+
+def is_abandoned(closed_at: datetime | None, close_reason: str | None, period: Period) -> bool:
+    return _abandoned(closed_at, close_reason, period)
+
+
 def first_human_response_time(
     session: Session,
     period: Period,
@@ -253,11 +314,11 @@ def first_human_response_time(
     finished: list[tuple[str, float]] = []
     pending: list[str] = []
     for cid, created_at, reopened_at, first_response_at, resolved_at, closed_at in rows:
-        if _happened(first_response_at, period):
-            start = reopened_at or created_at
-            finished.append((cid, (first_response_at - start).total_seconds()))
-        elif not (_happened(resolved_at, period) or _happened(closed_at, period)):
+        outcome = first_response_time_outcome(created_at, reopened_at, first_response_at, resolved_at, closed_at, period)
+        if outcome == "pending":
             pending.append(cid)
+        elif outcome is not None:
+            finished.append((cid, outcome))
     return _durations(finished, pending, targets.first_response_seconds)
 
 
@@ -310,14 +371,10 @@ def resolution_sla_compliance(
             Ticket.close_reason,
         ).where(*tickets_in_scope(period, filters))
     )
-    outcomes: list[tuple[str, str]] = []
-    for cid, resolved_at, due, closed_at, close_reason in rows:
-        if _happened(resolved_at, period):
-            outcomes.append((cid, "met" if resolved_at <= due else "breached"))
-        elif _abandoned(closed_at, close_reason, period):
-            continue
-        else:
-            outcomes.append((cid, "breached" if due < period.end else "pending"))
+    outcomes = [
+        (cid, outcome) for cid, resolved_at, due, closed_at, close_reason in rows
+        if (outcome := resolution_outcome(resolved_at, due, closed_at, close_reason, period)) is not None
+    ]
     return _compliance(outcomes, targets.sla_compliance)
 
 
@@ -339,16 +396,11 @@ def first_response_sla_compliance(
             Ticket.first_response_due, Ticket.closed_at, Ticket.close_reason,
         ).where(*tickets_in_scope(period, filters))
     )
-    outcomes: list[tuple[str, str]] = []
-    for cid, first_response_at, resolved_at, due, closed_at, close_reason in rows:
-        response = first_response_at if _happened(first_response_at, period) else resolved_at
-        if _happened(response, period):
-            outcomes.append((cid, "met" if response <= due else "breached"))
-        elif _abandoned(closed_at, close_reason, period):
-            if closed_at > due:
-                outcomes.append((cid, "breached"))
-        else:
-            outcomes.append((cid, "breached" if due < period.end else "pending"))
+    outcomes = [
+        (cid, outcome) for cid, first_response_at, resolved_at, due, closed_at, close_reason in rows
+        if (outcome := first_response_outcome(first_response_at, resolved_at, due, closed_at, close_reason, period))
+        is not None
+    ]
     return _compliance(outcomes, targets.sla_compliance)
 
 
@@ -365,10 +417,11 @@ def queue_wait(session: Session, period: Period, filters: Filters = NO_FILTERS) 
     finished: list[tuple[str, float]] = []
     pending: list[str] = []
     for cid, queued_at, claimed_at, resolved_at, closed_at in rows:
-        if _happened(claimed_at, period) and queued_at is not None:  # queued_at: filtered in SQL
-            finished.append((cid, (claimed_at - queued_at).total_seconds()))
-        elif not (_happened(resolved_at, period) or _happened(closed_at, period)):
+        outcome = queue_wait_outcome(queued_at, claimed_at, resolved_at, closed_at, period)
+        if outcome == "pending":
             pending.append(cid)
+        elif outcome is not None:
+            finished.append((cid, outcome))
     return _durations(finished, pending)
 
 

@@ -1,0 +1,1 @@
+"""Supervisor KPI dashboard and agents' own stats (issue 6)."""
