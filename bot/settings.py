@@ -116,6 +116,19 @@ class Settings(BaseSettings):
     csat_comment_minutes: float = Field(
         default=5.0, ge=0, description="After the recommend answer, free text this soon is the comment."
     )
+    kpi_target_sla_compliance: float = Field(
+        default=0.90, gt=0, le=1, description="Dashboard target: share of tickets within their SLA (both SLAs)."
+    )
+    kpi_target_first_response_seconds: float = Field(
+        default=300.0, gt=0, description="Dashboard target: p90 of the first human response time, seconds."
+    )
+    kpi_target_containment: float = Field(
+        default=0.70, ge=0, le=1, description="Dashboard target: share of conversations resolved without a human."
+    )
+    kpi_target_csat: float = Field(default=4.0, ge=1, le=5, description="Dashboard target: average CSAT rating.")
+    kpi_target_abandonment: float = Field(
+        default=0.05, ge=0, le=1, description="Dashboard target: at most this share of queued tickets abandoned."
+    )
     telegram_bot_token: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "HELPLINE_TELEGRAM_BOT_TOKEN"),
