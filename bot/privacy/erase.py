@@ -1,15 +1,18 @@
 """Erase one customer's data everywhere, and purge conversations past the retention period.
 
 What goes (per conversation): its messages (text, FAQ trail, feedback), the conversation
-row, its tickets with their events and internal notes, the ownership row, and Rasa's
-tracker events for that sender id. Rasa's ``events`` table is deleted from in the app's
+row, its tickets with their events and internal notes, the ownership row, its CSAT
+surveys, its review status, tags and review comments, and Rasa's tracker events for that
+sender id. Rasa's ``events`` table is deleted from in the app's
 database when it is there (PostgreSQL deployments) and, for the default SQLite tracker
 file, through the standard sqlite3 module at the path the caller passes.
 
 What stays: one audit row saying an erasure happened (action, counts, who), which names
 the conversation only by a SHA-256 digest, so an operator can confirm "was X erased?"
 without the log keeping the id. Earlier audit rows about the erased tickets keep their
-who/what/when (agents' accountability) but lose their free-form details.
+who/what/when (agents' accountability) but lose their free-form details; earlier rows
+about the conversation itself (a supervisor read, tagged or commented on it) keep
+who/what/when too, but name it by the same digest and lose their details.
 
 The functions work inside the caller's transaction (``session``); the caller commits.
 The SQLite tracker file is a separate database and is changed first: if the app's
@@ -31,6 +34,8 @@ from sqlalchemy.orm import Session
 
 from bot.auth.audit import Actor, record
 from bot.auth.models import AuditEntry
+from bot.csat.models import CsatSurvey
+from bot.review.models import ConversationReview, ConversationTag, ReviewComment
 from bot.transcript.models import Conversation, Message
 from handoff.models import ConversationOwner, Ticket, TicketEvent, TicketNote
 
@@ -43,8 +48,16 @@ TRACKER_KEY = "rasa_tracker.events"
 AUDIT_SCRUBBED_KEY = "audit_log (details cleared)"
 REPORTED_TABLES = (
     "messages", "conversations", "tickets", "ticket_events", "ticket_notes",
-    "conversation_owners", TRACKER_KEY, AUDIT_SCRUBBED_KEY,
+    "conversation_owners", "csat_surveys", "conversation_reviews", "conversation_tags",
+    "review_comments", TRACKER_KEY, AUDIT_SCRUBBED_KEY,
 )
+# Tables hanging off conversations (ON DELETE CASCADE), deleted explicitly to be counted.
+CONVERSATION_CHILDREN = (
+    ("csat_surveys", CsatSurvey), ("conversation_reviews", ConversationReview),
+    ("conversation_tags", ConversationTag), ("review_comments", ReviewComment),
+)
+# Audit rows naming a conversation (bot/review's reads and edits) are renamed to this.
+DIGEST_TARGET = "conversation_sha256"
 # Keeps IN (...) lists well under SQLite's and PostgreSQL's bound-parameter limits.
 BATCH = 500
 
@@ -94,7 +107,7 @@ def erase_customer(
         session,
         ERASE_ACTION,
         actor=actor,
-        target_type="conversation_sha256",
+        target_type=DIGEST_TARGET,
         target_id=conversation_digest(conversation_id),
         details={"counts": dict(report.counts)},
     )
@@ -214,6 +227,10 @@ def _erase(
         report.add("tickets", _count(session.execute(
             delete(Ticket).where(Ticket.id.in_(ticket_ids)).execution_options(synchronize_session=False)
         )) if ticket_ids else 0)
+        for name, model in CONVERSATION_CHILDREN:
+            report.add(name, _count(session.execute(
+                delete(model).where(model.conversation_id.in_(chunk)))))
+        report.add(AUDIT_SCRUBBED_KEY, _scrub_conversation_audit(session, chunk))
         # reply_to_id points within the same conversation, so clearing it first lets the
         # delete run in any order on databases that check foreign keys per row.
         session.execute(
@@ -244,6 +261,22 @@ def _scrub_ticket_audit(session: Session, ticket_ids: Iterable[int]) -> int:
         .values(details=None)
         .execution_options(synchronize_session=False)
     ))
+
+
+def _scrub_conversation_audit(session: Session, conversation_ids: Sequence[str]) -> int:
+    # The erasure row names the conversation by digest only; rows written while it
+    # existed (review.read, review.tag_add...) follow suit and drop their details.
+    rows = session.execute(
+        select(AuditEntry.id, AuditEntry.target_id)
+        .where(AuditEntry.target_type == "conversation", AuditEntry.target_id.in_(conversation_ids))
+    ).all()
+    for entry_id, target_id in rows:
+        session.execute(
+            update(AuditEntry).where(AuditEntry.id == entry_id)
+            .values(target_type=DIGEST_TARGET, target_id=conversation_digest(target_id or ""), details=None)
+            .execution_options(synchronize_session=False)
+        )
+    return len(rows)
 
 
 def _tracker_table(session: Session) -> Table | None:

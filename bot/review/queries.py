@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from bot.auth.models import User
 from bot.csat.models import CsatSurvey
 from bot.privacy.redaction import redact, redact_json
-from bot.review.filters import FilterError, ReviewFilters, conditions
+from bot.review.filters import FilterError, ReviewFilters, conditions, search_hits
 from bot.review.models import ConversationReview, ConversationTag, ReviewComment
 from bot.transcript.models import Conversation, Message
 from handoff.lifecycle import CloseReason
@@ -62,10 +62,12 @@ class Cursor:
 
 
 def page_ids_query(
-    filters: ReviewFilters, dialect: str, drill: Select[Any] | None = None
+    session: Session, filters: ReviewFilters, drill: Select[Any] | None = None
 ) -> Select[tuple[str, datetime]]:
     """SELECT id, created_at of the filtered conversations, newest first."""
-    query = select(Conversation.id, Conversation.created_at).where(*conditions(filters, dialect))
+    dialect = session.get_bind().dialect.name
+    hits = search_hits(session, filters.q) if filters.q else None
+    query = select(Conversation.id, Conversation.created_at).where(*conditions(filters, dialect, hits))
     if drill is not None:
         query = query.where(Conversation.id.in_(drill))
     return query.order_by(Conversation.created_at.desc(), Conversation.id.desc())
@@ -88,8 +90,7 @@ def list_page(
     limit: int = DEFAULT_PAGE,
     drill: Select[Any] | None = None,
 ) -> dict[str, Any]:
-    dialect = session.get_bind().dialect.name
-    rows = session.execute(after(page_ids_query(filters, dialect, drill), cursor).limit(limit + 1)).all()
+    rows = session.execute(after(page_ids_query(session, filters, drill), cursor).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = Cursor(rows[-1][1], rows[-1][0]).encode() if more and rows else None
@@ -317,8 +318,7 @@ def export_ids(
     session: Session, filters: ReviewFilters, cap: int, drill: Select[Any] | None = None
 ) -> list[str]:
     """Up to ``cap + 1`` ids of the filtered list, newest first (one more tells "truncated")."""
-    dialect = session.get_bind().dialect.name
-    return [cid for cid, _ in session.execute(page_ids_query(filters, dialect, drill).limit(cap + 1))]
+    return [cid for cid, _ in session.execute(page_ids_query(session, filters, drill).limit(cap + 1))]
 
 
 def export_batch(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:

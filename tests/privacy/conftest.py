@@ -15,8 +15,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.auth.audit import Actor, record
 from bot.auth.models import AuthBase, User
+from bot.csat.models import CsatBase, CsatSurvey
 from bot.db import make_engine, make_session_factory
-from bot.transcript.models import TranscriptBase
+from bot.review.models import ConversationReview, ConversationTag, ReviewBase, ReviewComment
+from bot.transcript.models import TranscriptBase, utcnow
 from bot.transcript.store import OutboundDraft, TranscriptStore
 from handoff import Handoff, HandoffBase
 
@@ -112,10 +114,25 @@ async def seed_customer(db: Db, now_ts: float) -> Seeded:
                details={"quote": f"{marker}-audit"})
     with db.sessions.begin() as session:
         db.handoff.resolve(session, ticket_id, AGENT_ID, f"{marker}-resolution refunded")
+    with db.sessions.begin() as session:
+        # What the CSAT survey and a supervisor's review leave behind (bot/csat, bot/review).
+        session.add(CsatSurvey(conversation_id=conversation_id, channel="web", ticket_id=ticket_id,
+                               trigger="ticket_resolved", state="done", rating=2, would_recommend=False,
+                               comment=f"{marker}-csat slow", asked_at=utcnow(), rated_at=utcnow(),
+                               updated_at=utcnow()))
+        session.add(ConversationReview(conversation_id=conversation_id, status="needs_follow_up",
+                                       reviewer_id=None, updated_at=utcnow()))
+        session.add(ConversationTag(conversation_id=conversation_id, tag=f"{marker}-tag", created_at=utcnow()))
+        session.add(ReviewComment(conversation_id=conversation_id, text=f"{marker}-comment call back",
+                                  created_at=utcnow()))
+        supervisor = Actor(user_id=None, label="supervisor@helpline.test")
+        record(session, "review.read", actor=supervisor, target_type="conversation", target_id=conversation_id)
+        record(session, "review.tag_add", actor=supervisor, target_type="conversation",
+               target_id=conversation_id, details={"tag": f"{marker}-tag"})
     db.tracker_event(conversation_id, f"{marker}-tracker", now_ts)
     texts = [f"{marker}-{part}" for part in
              ("parcel", "answer", "trail", "subject", "summary", "order", "note", "audit",
-              "resolution", "tracker")] + [f"{marker}@example.com"]
+              "resolution", "tracker", "csat", "tag", "comment")] + [f"{marker}@example.com"]
     return Seeded(conversation_id, ticket_id, texts)
 
 
@@ -130,7 +147,8 @@ def find_everywhere(db: Db, needles: list[str]) -> list[str]:
     tracker (in the database and in the file), that contains one of ``needles``."""
     hits: list[str] = []
     with db.engine.connect() as connection:
-        tables = [t for base in (TranscriptBase, AuthBase, HandoffBase) for t in base.metadata.sorted_tables]
+        bases = (TranscriptBase, AuthBase, HandoffBase, ReviewBase, CsatBase)
+        tables = [t for base in bases for t in base.metadata.sorted_tables]
         for table in tables:
             for row in connection.execute(select(table)).mappings():
                 for column, value in row.items():

@@ -46,6 +46,8 @@ async def test_erase_leaves_nothing_behind(db: Db) -> None:
     assert report.counts["ticket_events"] >= 3  # opened, claimed, note, resolved...
     assert report.counts["conversation_owners"] == 1
     assert report.counts[TRACKER_KEY] == 2  # the database's events table and the file
+    assert report.counts["csat_surveys"] == 1 and report.counts["conversation_reviews"] == 1
+    assert report.counts["conversation_tags"] == 1 and report.counts["review_comments"] == 1
     # The other customer is untouched.
     assert len(find_everywhere(db, [kept.conversation_id, *kept.texts])) >= len(kept.texts) + 1
 
@@ -63,6 +65,12 @@ async def test_erasure_is_audited_without_content(db: Db) -> None:
     assert entry.details == {"counts": report.counts}
     # The agent's claim stays on record, its details (which quoted the customer) do not.
     assert claim.target_id == str(seeded.ticket_id) and claim.details is None
+    # A supervisor's reads and tags stay on record too, naming the conversation by digest.
+    with db.sessions() as session:
+        review_rows = session.scalars(select(AuditEntry).where(AuditEntry.action.like("review.%"))).all()
+    assert sorted(r.action for r in review_rows) == ["review.read", "review.tag_add"]
+    assert all(r.target_type == "conversation_sha256" and r.details is None
+               and r.target_id == conversation_digest(seeded.conversation_id) for r in review_rows)
 
 
 async def test_erase_twice_finds_nothing_the_second_time(db: Db) -> None:
