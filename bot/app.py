@@ -110,6 +110,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(build_review_router(auth, sessions))
     from bot.gaps.routes import build_gaps_router  # FAQ gaps page (issue 6)
     api.include_router(build_gaps_router(auth, sessions, settings))
+    from bot.dashboard.routes import build_dashboard_router, targets_from  # KPI dashboard (issue 6)
+    api.include_router(build_dashboard_router(auth, sessions, targets_from(settings)))
     if telegram is not None:
         api.include_router(telegram.router)
 
