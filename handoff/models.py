@@ -132,6 +132,8 @@ class Ticket(HandoffBase):
         Index("ix_tickets_queue", "status", "priority", "first_response_due"),
         # A conversation's tickets, newest first (reopen, repeat contact, ticket status).
         Index("ix_tickets_conversation_created", "conversation_id", "created_at"),
+        # Tickets created in a period: every ticket KPI of the dashboard (migration 0006).
+        Index("ix_tickets_created_at", "created_at"),
     )
 
     @property
