@@ -136,9 +136,15 @@ def build_dashboard_router(
     async def numbers(period: Period, filters: Filters, with_spikes: bool) -> dict[str, Any]:
         results: dict[str, Any] = {}
 
+        def both(session: Session) -> dict[str, Any]:
+            with sessions() as second:
+                try:
+                    return compute_dashboard(session, period, filters, targets, second)
+                finally:
+                    second.rollback()
+
         async def dashboard() -> None:
-            results["dashboard"] = await anyio.to_thread.run_sync(
-                read(lambda s: compute_dashboard(s, period, filters, targets)))
+            results["dashboard"] = await anyio.to_thread.run_sync(read(both))
 
         async def spikes() -> None:
             results["spikes"] = await anyio.to_thread.run_sync(

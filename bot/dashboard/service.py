@@ -28,6 +28,7 @@ ids are for drill-down (bot/analytics/drilldown.py).
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -199,13 +200,38 @@ def _matching_ticket_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def gather(session: Session, period: Period, filters: Filters) -> Facts:
-    """Run the queries (module doc) and return their rows; the caller owns the session."""
-    buckets = buckets_of(period)
-    facts = Facts(period, filters, buckets)
+def _no_jit(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # JIT compilation of these plans costs more (0.5 s measured) than it saves.
         session.execute(select(func.set_config("jit", "off", True)))
+
+
+def gather(session: Session, period: Period, filters: Filters, second: Session | None = None) -> Facts:
+    """Run the queries (module doc) and return their rows; the caller owns the sessions.
+
+    With ``second`` (another session of the same database), the ticket and bot-message
+    reads run on it in a worker thread while ``session`` builds and reads the scope
+    table: the two halves share nothing, and PostgreSQL then uses two cores."""
+    facts = Facts(period, filters, buckets_of(period))
+    if second is None:
+        _read_scope(session, facts)
+        _read_period_rows(session, facts)
+        return facts
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dashboard") as pool:
+        other = pool.submit(_read_period_rows, second, facts)
+        _read_scope(session, facts)
+        other.result()
+    return facts
+
+
+def _read_period_rows(session: Session, facts: Facts) -> None:
+    _no_jit(session)
+    _read_tickets(session, facts)
+    _read_messages(session, facts)
+
+
+def _read_scope(session: Session, facts: Facts) -> None:
+    _no_jit(session)
     scope = Table(
         f"dash_scope_{uuid.uuid4().hex[:12]}", MetaData(),
         Column("id", String(32)), Column("channel", String(16)), Column("bucket", Integer),
@@ -216,15 +242,12 @@ def gather(session: Session, period: Period, filters: Filters) -> Facts:
     connection = session.connection()
     scope.create(connection)
     try:
-        _fill_scope(session, scope, period, filters, buckets)
+        _fill_scope(session, scope, facts.period, facts.filters, facts.buckets)
         _read_conversations(session, scope, facts)
         _read_scope_tickets(session, scope, facts)
         _read_surveys(session, scope, facts)
     finally:
         scope.drop(connection, checkfirst=False)
-    _read_tickets(session, facts)
-    _read_messages(session, facts)
-    return facts
 
 
 def _fill_scope(session: Session, scope: Table, period: Period, filters: Filters, buckets: list[Period]) -> None:
@@ -347,19 +370,19 @@ def _read_tickets(session: Session, facts: Facts) -> None:
 
 
 def _read_messages(session: Session, facts: Facts) -> None:
+    """Bot messages of the period that carry an FAQ decision or a rating, grouped by
+    bucket, channel, rule and rating (each row's JSON is read once, in the grouping);
+    the sums per bucket and channel are added up here."""
     period, buckets = facts.period, facts.buckets
-    rule: ColumnElement[str] = Message.faq_trail["rule"].as_string()
+    rule = Message.faq_trail["rule"].as_string().label("rule")
     bucket_end = _bucket_end(Message.created_at, buckets)
-    rated = Message.feedback.in_(("up", "down"))
-
-    def rated_before(end: Any) -> ColumnElement[bool]:
-        return and_(rated, (Message.feedback_at.is_(None)) | (Message.feedback_at < end))
-
+    # Judged at the period's end (totals, breakdowns) and at the bucket's end (trend):
+    # the rating must be given, and a filter's matching ticket exist, by then.
+    in_time = case((Message.feedback_at.is_(None), 1), (Message.feedback_at < period.end, 1), else_=0)
+    in_bucket_time = case((Message.feedback_at.is_(None), 1), (Message.feedback_at < bucket_end, 1), else_=0)
     query = select(
-        _bucket_index(Message.created_at, buckets).label("bucket"), Message.channel,
-        func.sum(case((rule.in_(FAQ_DECISION_RULES), 1), else_=0)),
-        func.sum(case((rule.in_(ANSWERED_RULES), 1), else_=0)),
-        func.sum(case((rule.in_(FALLBACK_RULES), 1), else_=0)),
+        _bucket_index(Message.created_at, buckets).label("bucket"), Message.channel.label("channel"), rule,
+        Message.feedback.label("feedback"), in_time.label("in_time"), in_bucket_time.label("in_bucket_time"),
     )
     matching = _matching_ticket_conditions(facts.filters)
     if matching:
@@ -368,25 +391,37 @@ def _read_messages(session: Session, facts: Facts) -> None:
             .where(Ticket.created_at < period.end, *matching).group_by(Ticket.conversation_id).subquery()
         )
         query = query.join(first_match, first_match.c.conversation_id == Message.conversation_id)
-        by_bucket_end: ColumnElement[bool] = first_match.c.at < bucket_end
+        matched = case((first_match.c.at < bucket_end, 1), else_=0)
     else:
-        by_bucket_end = true()
-    # Judged at the period's end (totals, breakdowns) and at the bucket's end (trend):
-    # the rating must be given, and a filter's matching ticket exist, by then.
-    query = query.add_columns(
-        func.sum(case((rated_before(period.end), 1), else_=0)),
-        func.sum(case((and_(rated_before(period.end), Message.feedback == "up"), 1), else_=0)),
-        func.sum(case((and_(by_bucket_end, rule.in_(FAQ_DECISION_RULES)), 1), else_=0)),
-        func.sum(case((and_(by_bucket_end, rule.in_(ANSWERED_RULES)), 1), else_=0)),
-        func.sum(case((and_(by_bucket_end, rule.in_(FALLBACK_RULES)), 1), else_=0)),
-        func.sum(case((and_(by_bucket_end, rated_before(bucket_end)), 1), else_=0)),
-        func.sum(case((and_(by_bucket_end, rated_before(bucket_end), Message.feedback == "up"), 1), else_=0)),
-    ).where(Message.direction == "out", Message.author == "bot", in_period(Message.created_at, period))
+        matched = literal(1, Integer())
+    query = query.add_columns(matched.label("matched")).where(
+        Message.direction == "out", Message.author == "bot", in_period(Message.created_at, period),
+        Message.faq_trail.is_not(None) | Message.feedback.is_not(None),
+    )
     if facts.filters.channel is not None:
         query = query.where(Message.channel == facts.filters.channel)
-    for bucket, channel, *sums in session.connection().execute(query.group_by("bucket", Message.channel)):
-        d, a, f, r, u, bd, ba, bf, br, bu = (int(value or 0) for value in sums)
-        facts.messages[(int(bucket), channel)] = (MessageCounts(d, a, f, r, u), MessageCounts(bd, ba, bf, br, bu))
+    grouped = query.subquery()
+    rows = session.connection().execute(
+        select(*grouped.c, func.count()).group_by(*grouped.c)
+    )
+    for bucket, channel, rule_value, feedback, on_time, on_bucket_time, in_bucket_scope, count in rows:
+        at_end, at_bucket_end = facts.messages.setdefault(
+            (int(bucket), channel), (MessageCounts(), MessageCounts()))
+        _count_message(at_end, rule_value, feedback if on_time else None, int(count))
+        if in_bucket_scope:
+            _count_message(at_bucket_end, rule_value, feedback if on_bucket_time else None, int(count))
+
+
+def _count_message(counts: MessageCounts, rule: str | None, feedback: str | None, count: int) -> None:
+    """Add ``count`` bot messages with this FAQ rule and (timely) rating: the formulas of
+    faq_answer_rate, fallback_rate and faq_helpfulness (docs/kpis.md)."""
+    if rule in FAQ_DECISION_RULES:
+        counts.decisions += count
+        counts.answered += count if rule in ANSWERED_RULES else 0
+        counts.fallbacks += count if rule in FALLBACK_RULES else 0
+    if feedback in ("up", "down"):
+        counts.rated += count
+        counts.up += count if feedback == "up" else 0
 
 
 # Evaluation: each ticket, conversation and survey is judged once for the period and
@@ -692,10 +727,15 @@ def agent_names(session: Session, agent_ids: Iterable[int]) -> dict[int, str]:
 
 
 def compute_dashboard(
-    session: Session, period: Period, filters: Filters, targets: DashboardTargets = DashboardTargets()
+    session: Session,
+    period: Period,
+    filters: Filters,
+    targets: DashboardTargets = DashboardTargets(),
+    second: Session | None = None,
 ) -> dict[str, Any]:
-    """The dashboard's numbers (counts, rates, durations) for ``period`` and ``filters``."""
-    facts = gather(session, period, filters)
+    """The dashboard's numbers (counts, rates, durations) for ``period`` and ``filters``;
+    ``second``: a further session to read on in parallel (see gather)."""
+    facts = gather(session, period, filters, second)
     result = evaluate(facts, targets)
     names = agent_names(session, result["by_agent"])
     for agent_id, values in result["by_agent"].items():
