@@ -225,7 +225,7 @@
     box.append(lineChart("CSAT average", labels,
       [series("CSAT", (p) => p.csat.average, "csat")], { format: (v) => num(v, 1), max: 5, target: t.csat.target }));
     if (page === "dashboard") {
-      box.append(lineChart("Queue wait and abandonment", labels,
+      box.append(lineChart("Abandonment", labels,
         [series("abandonment", (p) => p.abandonment_rate.value, "abandonment_rate")], { target: t.abandonment_rate.target }));
     }
   }
