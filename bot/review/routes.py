@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.auth.audit import record
 from bot.auth.components import AuthComponents
 from bot.auth.dependencies import AuthenticatedUser, role_allows
 from bot.auth.models import User
@@ -221,10 +222,14 @@ def build_review_router(
             drill = _drilldown(filters)
         except (FilterError, edits.EditError) as exc:
             raise _unprocessable(exc) from exc
-        result = await run(lambda s: queries.list_page(s, filters, cursor=cursor, limit=limit, drill=drill))
-        await audit(user, "review.list", details={"filters": filters.as_audit(), "page": bool(cursor),
-                                                  "rows": len(result["conversations"])})
-        return result
+        def work(session: Session) -> dict[str, Any]:
+            result = queries.list_page(session, filters, cursor=cursor, limit=limit, drill=drill)
+            # Same transaction: the read and its audit row commit together, one round trip.
+            record(session, "review.list", actor=user.actor, details={
+                "filters": filters.as_audit(), "page": bool(cursor), "rows": len(result["conversations"])})
+            return result
+
+        return await run(work)
 
     @router.get("/api/review/conversations/{conversation_id}", tags=["review"], responses={404: {}})
     async def get_transcript(conversation_id: str,
@@ -232,10 +237,16 @@ def build_review_router(
         """Every message with its annotations, tickets with events and notes, CSAT, tags,
         review status and comments."""
         _check_id(conversation_id)
-        data = await run(lambda s: queries.transcript(s, conversation_id))
+        def work(session: Session) -> dict[str, Any] | None:
+            data = queries.transcript(session, conversation_id)
+            if data is not None:
+                record(session, "review.read", actor=user.actor, target_type="conversation",
+                       target_id=conversation_id)
+            return data
+
+        data = await run(work)
         if data is None:
             raise HTTPException(404, detail="no such conversation")
-        await audit(user, "review.read", target_type="conversation", target_id=conversation_id)
         return data
 
     # API: edit ----------------------------------------------------------------------
