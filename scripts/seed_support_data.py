@@ -105,6 +105,11 @@ class Tables:
         ),
         "conversation_reviews": ("conversation_id", "status", "reviewer_id", "updated_at"),
         "conversation_tags": ("conversation_id", "tag", "created_by", "created_at"),
+        # Who holds the conversations whose tickets are still open (the desk's invariant:
+        # an assigned ticket's conversation is owned by its agent, a waiting one is queued).
+        "conversation_owners": ("conversation_id", "owner", "agent_id", "ticket_id", "channel", "updated_at",
+                                "version"),
+        "agent_presence": ("agent_id", "status", "last_seen_at", "changed_at"),
     }
 
     def __init__(self) -> None:
@@ -322,6 +327,11 @@ class Generator:
                 self.add_message(cid, channel, "out", "agent", moment, "Let me check that for you.")
             else:
                 self.add_message(cid, channel, "in", "customer", moment, self.customer_text(index))
+        if values["status"] in ("assigned", "in_progress"):
+            self.out.rows["conversation_owners"].append(
+                (cid, "agent", values["assignee_id"], tid, channel, values["claimed_at"] or created, 1))
+        elif values["status"] in ("classified", "reopened"):
+            self.out.rows["conversation_owners"].append((cid, "queued", None, tid, channel, created, 1))
         self.out.rows["tickets"].append((
             tid, cid, channel, None, reason, category, priority, values["status"], values["assignee_id"],
             f"{category}: {reason.replace('_', ' ')}", "", json.dumps({}), round(rng.uniform(-1, 0.5), 2),
@@ -417,6 +427,8 @@ def seed(url: str, conversations: int, messages: int, days: int, seed_value: int
         counts = generator.message_counts(len(starts), messages, escalated)
         for index, started in enumerate(starts):
             generator.conversation(index, started, counts[index], escalated[index], blank[index])
+        for agent in agents:  # signed in at the end of the seeded span
+            generator.out.rows["agent_presence"].append((agent, "online", generator.end, generator.end))
         load(engine, generator.out)
         return {name: len(rows) for name, rows in generator.out.rows.items()}
     finally:

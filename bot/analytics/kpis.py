@@ -491,8 +491,9 @@ def csat_rows() -> Select[tuple[int, str, datetime, int | None, datetime | None,
     )
 
 
-def summarise_csat(answers: Iterable[CsatAnswer], period: Period) -> CsatSummary:
-    """The CSAT formula over survey rows of conversations in scope (docs/kpis.md)."""
+def summarise_csat(answers: Iterable[CsatAnswer], period: Period, *, with_ids: bool = True) -> CsatSummary:
+    """The CSAT formula over survey rows of conversations in scope (docs/kpis.md).
+    ``with_ids=False``: counts only, the id tuples left empty (the dashboard)."""
     asked: set[str] = set()
     latest: dict[str, CsatAnswer] = {}
     for answer in answers:
@@ -504,18 +505,23 @@ def summarise_csat(answers: Iterable[CsatAnswer], period: Period) -> CsatSummary
         current = latest.get(answer.conversation_id)
         if current is None or (answer.rated_at, answer.survey_id) > (current.rated_at, current.survey_id):
             latest[answer.conversation_id] = answer
-    rated = ids(latest)
     answered = [a for a in latest.values() if a.would_recommend is not None]
     recommending = [a.conversation_id for a in answered if a.would_recommend]
+    listed = ids if with_ids else _no_ids
+    rated = listed(latest)
     return CsatSummary(
         average=sum(a.rating or 0 for a in latest.values()) / len(latest) if latest else None,
         rated=len(latest),
         conversation_ids=rated,
-        response_rate=Rate(len(rated), len(asked), rated, ids(asked)),
+        response_rate=Rate(len(latest), len(asked), rated, listed(asked)),
         would_recommend=Rate(
-            len(recommending), len(answered), ids(recommending), ids(a.conversation_id for a in answered)
+            len(recommending), len(answered), listed(recommending), listed(a.conversation_id for a in answered)
         ),
     )
+
+
+def _no_ids(values: Iterable[str]) -> tuple[str, ...]:
+    return ()
 
 
 def csat(session: Session, period: Period, filters: Filters = NO_FILTERS) -> CsatSummary:

@@ -571,7 +571,7 @@ def judge_conversation(tickets: Sequence[ScopeTicket], end: datetime) -> JudgedC
 
 
 def csat_kpis(answers: Iterable[CsatAnswer], period: Period, targets: DashboardTargets) -> dict[str, Any]:
-    summary = summarise_csat(answers, period)
+    summary = summarise_csat(answers, period, with_ids=False)
     average = summary.average
     return {
         "average": average, "rated": summary.rated, "target": targets.csat_average,
@@ -622,7 +622,7 @@ def _memberships(tickets: Sequence[ScopeTicket], filters: Filters, end: datetime
         if t.assignee_id is not None and (filters.category is None or t.category == filters.category):
             if filters.agent_id is None or t.assignee_id == filters.agent_id:
                 keys.add(("agent", t.assignee_id))
-    return sorted(keys, key=repr)
+    return list(keys)
 
 
 def evaluate(facts: Facts, targets: DashboardTargets) -> dict[str, Any]:
