@@ -48,6 +48,9 @@
       return;
     }
     data = json;
+    // Show the period actually used (the default is the last 30 days).
+    if (!$("from").value) $("from").value = data.period.from.slice(0, 10);
+    if (!$("to").value) $("to").value = data.period.to.slice(0, 10);
     render();
   }
 
