@@ -33,3 +33,14 @@ def transcript_of(database_url: str, conversation_id: str) -> list[Message]:
             return rows
     finally:
         engine.dispose()
+
+
+def all_surveys(database_url: str) -> list[CsatSurvey]:
+    engine = make_engine(database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            rows = list(session.scalars(select(CsatSurvey).order_by(CsatSurvey.id)))
+            session.expunge_all()
+            return rows
+    finally:
+        engine.dispose()
