@@ -149,14 +149,50 @@ def login(base: str, email: str, password: str) -> httpx.Client:
     return client
 
 
-def timed(client: httpx.Client, path: str, params: dict[str, str], runs: int) -> dict[str, float] | None:
-    """Milliseconds: the first request, then p50 / p95 of ``runs`` more; None if the
-    route does not exist (404 / 405)."""
+class CpuClock:
+    """CPU seconds spent on a request: this process (gateway and client, all threads)
+    plus, on PostgreSQL, the server processes serving this database (read from
+    /proc/<pid>/stat on this machine). Unlike wall time it does not grow when other
+    work shares the cores, so it says what a request costs on an idle machine."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url) if url.startswith("postgresql") else None
+        self.database = make_url(url).database
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _server(self) -> float:
+        if self.engine is None:
+            return 0.0
+        with self.engine.connect() as connection:
+            pids = connection.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
+                {"d": self.database},
+            ).all()
+        total = 0.0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # another machine's server, or the process ended
+            total += (int(fields[11]) + int(fields[12])) / self.tick  # utime + stime
+        return total
+
+    def now(self) -> float:
+        return time.process_time() + self._server()
+
+
+def timed(client: httpx.Client, path: str, params: dict[str, str], runs: int,
+          cpu: CpuClock) -> dict[str, float] | None:
+    """Milliseconds: the first request, then p50 / p95 of ``runs`` more (and the warm
+    runs' median CPU time); None if the route does not exist (404 / 405)."""
     samples: list[float] = []
+    cpu_samples: list[float] = []
     for _ in range(runs + 1):
+        cpu_before = cpu.now()
         started = time.perf_counter()
         response = client.get(path, params=params)
         elapsed = (time.perf_counter() - started) * 1000
+        cpu_samples.append((cpu.now() - cpu_before) * 1000)
         if response.status_code in (404, 405):
             return None
         if response.status_code != 200:
@@ -164,7 +200,7 @@ def timed(client: httpx.Client, path: str, params: dict[str, str], runs: int) ->
         samples.append(elapsed)
     warm = sorted(samples[1:])
     p95 = warm[min(len(warm) - 1, round(0.95 * (len(warm) - 1)))]
-    return {"cold": samples[0], "p50": statistics.median(warm), "p95": p95}
+    return {"cold": samples[0], "p50": statistics.median(warm), "p95": p95, "cpu": statistics.median(cpu_samples[1:])}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,13 +242,16 @@ def main(argv: list[str] | None = None) -> int:
         load = os.getloadavg()[0]
         with gateway(url, Path(home)) as base, closing(login(base, "supervisor@example.com", args.password)) as client:
             print(f"\n{dialect}, load average {load:.1f} on {os.cpu_count()} cores, {args.runs} warm runs each")
-            print(f"{'request':58} {'cold':>8} {'p50':>8} {'p95':>8}")
+            print(f"{'request':58} {'cold':>8} {'p50':>8} {'p95':>8} {'cpu p50':>8}")
+            cpu = CpuClock(url)
             for name, path, params in cases:
-                result = timed(client, path, params, args.runs)
+                result = timed(client, path, params, args.runs, cpu)
                 if result is None:
                     print(f"{name:58} not available")
                     continue
-                print(f"{name:58} {result['cold']:7.0f}ms {result['p50']:7.0f}ms {result['p95']:7.0f}ms")
+                print(f"{name:58} {result['cold']:6.0f}ms {result['p50']:6.0f}ms {result['p95']:6.0f}ms "
+                      f"{result['cpu']:6.0f}ms")
+            print("cpu: CPU time of the gateway process and the database server per request (median)")
         if created and not args.keep:
             print("(the database created for this run is removed)")
     return 0
