@@ -26,7 +26,7 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.analytics import Filters, Period, SpikeRule, detect_complaint_spikes
@@ -161,7 +161,7 @@ def build_dashboard_router(
                 "start": period.start.isoformat(), "end": period.end.isoformat()}
 
     @router.get("/api/dashboard", tags=["dashboard"])
-    async def dashboard_api(request: Request, user: AuthenticatedUser = Depends(supervisor)) -> dict[str, Any]:
+    async def dashboard_api(request: Request, user: AuthenticatedUser = Depends(supervisor)) -> JSONResponse:
         """Every KPI for the period and filters: totals against targets, the trend (per
         day, per week beyond 62 days), breakdowns per channel, category and agent, and
         flagged complaint spikes. Counts only; drill down via /api/review/conversations."""
@@ -175,13 +175,14 @@ def build_dashboard_router(
                      "category": filters.category, "agent": filters.agent_id},
         )
         agents = await auth.users.run(auth.users.list)
-        return {
+        # Plain JSON (numbers, strings, None): skip FastAPI's generic encoder.
+        return JSONResponse({
             "period": period_json(first, last, period),
             "filters": {"channel": filters.channel, "category": filters.category, "agent": filters.agent_id},
             **results["dashboard"],
             "spikes": results["spikes"],
             "agents": [{"id": a.id, "name": a.display_name} for a in agents if a.role == "agent"],
-        }
+        })
 
     @router.get("/api/dashboard/me", tags=["dashboard"])
     async def my_dashboard_api(request: Request, user: AuthenticatedUser = Depends(anyone)) -> dict[str, Any]:
