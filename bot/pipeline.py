@@ -251,8 +251,8 @@ class MessagePipeline:
     def survey_after_resolution(self, conversation_id: str, channel: str, ticket_id: int) -> None:
         """An agent resolved the ticket (its note already delivered): ask for a rating,
         in turn with the customer's messages."""
-        if self._csat is None:
-            return
+        if self._csat is None or channel not in self._channels:
+            return  # a channel switched off since: nobody could see the prompt
         self._turns.submit(
             conversation_id, lambda: self._ask_after_resolution(conversation_id, channel, ticket_id)
         )

@@ -194,7 +194,16 @@ class CsatSurveys:
             return await in_transaction(self._sessions, lambda s: self._answer(s, message, answer))
         if button_intent in REACTION_INTENTS:
             return None
+        # Nearly every message arrives with no survey open: one indexed read, no lock.
+        if not await in_transaction(self._sessions, lambda s: self._has_open(s, message.conversation_id)):
+            return None
         return await in_transaction(self._sessions, lambda s: self._moved_on(s, message, button_intent is None))
+
+    @staticmethod
+    def _has_open(session: Session, conversation_id: str) -> bool:
+        return bool(session.scalar(select(exists().where(
+            CsatSurvey.conversation_id == conversation_id, CsatSurvey.state.in_(OPEN_STATES)
+        ))))
 
     def _answer(self, session: Session, message: StoredMessage, answer: SurveyAnswer) -> SurveyTurn:
         survey = session.scalars(
