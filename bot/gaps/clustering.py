@@ -1,7 +1,8 @@
 """Grouping gap questions by meaning and ranking the groups by volume.
 
-1. Identical questions (after redaction, ignoring case, spacing and end punctuation) become one *text*
-   with a count, so a question asked 300 times is embedded once and weighs 300.
+1. Identical questions (after redaction, ignoring case, spacing and end punctuation)
+   become one *text* with a count, so a question asked 300 times is embedded once and
+   weighs 300.
 2. At most `max_texts` texts are clustered per request: the heaviest first (newest on
    ties); the rest are counted as "not clustered" so the page can say so.
 3. Texts are clustered by agglomerative clustering, average linkage on cosine distance,

@@ -158,7 +158,9 @@ async def test_gaps_become_faq_content_and_the_index_answers_it(
 
 
 async def test_every_route_needs_a_supervisor(tmp_path: Path, database_url: str) -> None:
-    async with running_gateway(tmp_path, database_url) as gateway:
+    # No such model: the list answers 503 with the reason instead of failing.
+    missing_model = {"embedding_model": str(tmp_path / "no-such-model")}
+    async with running_gateway(tmp_path, database_url, extra_settings=missing_model) as gateway:
         routes = [("GET", "/gaps"), ("GET", "/api/gaps"), ("POST", "/api/gaps/faq"),
                   ("POST", "/api/gaps/phrasings"), ("GET", "/api/gaps/jobs/abc")]
         async with httpx.AsyncClient(base_url=gateway.url) as anonymous:
@@ -187,5 +189,7 @@ async def test_every_route_needs_a_supervisor(tmp_path: Path, database_url: str)
         assert (await admin.http.get("/gaps/static/secret.py")).status_code == 404
         assert (await admin.http.get("/api/gaps", params={"from": "2026-02-30"})).status_code == 422
         assert (await admin.http.get("/api/gaps", params={"from": "2026-05-02", "to": "2026-05-01"})).status_code == 422
+        unavailable = await admin.http.get("/api/gaps", timeout=300)  # importing torch takes a while
+        assert unavailable.status_code == 503 and "no-such-model" in unavailable.json()["detail"]
         for client in (agent, admin):
             await client.http.aclose()
