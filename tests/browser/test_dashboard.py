@@ -94,3 +94,21 @@ def test_supervisor_reads_the_dashboard_and_drills_down(gateway: Gateway, browse
     assert "kpi=containment" in page.url and "part=numerator" in page.url
     expect(page.locator("#drill")).to_contain_text("containment", timeout=20_000)
     expect(page.locator("#rows tr").first).to_be_visible(timeout=30_000)
+
+
+def test_agent_sees_my_stats_only(gateway: Gateway, browser: Browser) -> None:  # noqa: F811
+    page = browser.new_context(viewport={"width": 1200, "height": 900}).new_page()
+    page.goto(gateway.url + "/dashboard/me")
+    page.get_by_label("Email").fill("agent1@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("body[data-loaded=true]")).to_be_attached(timeout=60_000)
+    mine: dict[str, Any] = page.request.get(gateway.url + "/api/dashboard/me").json()
+    assert mine["totals"]["tickets"] > 0
+    expect(page.locator(".card[data-kpi=tickets] .value")).to_have_text(str(mine["totals"]["tickets"]))
+    assert page.locator("svg.line-chart").count() >= 3
+    assert page.locator("a[href^='/review']").count() == 0  # supervisors' pages are not linked
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link")).to_have_count(2)
+    assert page.request.get(gateway.url + "/api/dashboard").status == 403
+    page.screenshot(path=str(OUTPUT / "dashboard-me.png"), full_page=True)

@@ -31,11 +31,11 @@
 
   // Drill-down link: the KPI's conversations in /review for this period and filters.
   function drill(kpi, part, extra = {}, period = null) {
+    if (page === "me") return null;  // /review is for supervisors: an agent's numbers are plain text
     const p = state.data.period;
     const params = new URLSearchParams({ kpi, part, from: period ? period.from : p.from, to: period ? period.to : p.to });
     const f = { ...state.filters, ...extra };
     for (const key of ["channel", "category", "agent"]) if (f[key]) params.set(key, f[key]);
-    if (page === "me") params.set("agent", state.data.agent.id);
     return `/review?${params}`;
   }
   const link = (text, href) => el("a", { href }, text);
