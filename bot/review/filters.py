@@ -21,12 +21,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, exists, false, func, literal_column, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.csat.models import CsatSurvey
+from bot.privacy.redaction import redact
+from bot.review.edits import normalise_tag
 from bot.review.models import REVIEW_STATUSES, ConversationReview, ConversationTag
 from bot.transcript.models import Conversation, Message
 from handoff.lifecycle import CloseReason
@@ -64,8 +67,6 @@ class ReviewFilters:
     def as_audit(self) -> dict[str, Any]:
         """The filters as recorded in the audit log (search text redacted: it may be an
         e-mail address the supervisor looked for)."""
-        from bot.privacy.redaction import redact
-
         values = {k: v for k, v in asdict(self).items() if v not in (None, (), {}) and k != "extra"}
         for key in ("start", "end"):
             if key in values:
@@ -128,8 +129,6 @@ def parse_filters(params: Mapping[str, str]) -> ReviewFilters:
         raise FilterError(f"q: at most {MAX_QUERY_CHARS} characters")
     tag = params.get("tag") or None
     if tag is not None:
-        from bot.review.edits import normalise_tag
-
         tag = normalise_tag(tag)
     kpi = _name("kpi", params.get("kpi"))
     part = _name("part", params.get("part"))
@@ -183,13 +182,27 @@ def outcome_condition(outcome: str) -> ColumnElement[bool]:
 SEARCH_ID_LIMIT = 5000
 
 
+# Searches known to be common (more than SEARCH_ID_LIMIT messages) skip the probe for a
+# while: the next page or the export of the same search does not pay for it again. Only
+# that verdict is remembered (a word does not become rare in minutes), never the ids.
+COMMON_SEARCH_TTL_SECONDS = 600.0
+_common_searches: dict[tuple[str, str], float] = {}
+
+
 def search_hits(session: Session, q: str) -> list[str] | None:
     """Conversation ids with a message matching ``q`` when there are few such messages
     (PostgreSQL only), else None (search per conversation)."""
-    if session.get_bind().dialect.name != "postgresql":
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return None
+    key, now = (str(bind.engine.url), q), monotonic()
+    if _common_searches.get(key, 0.0) > now:
         return None
     rows = session.scalars(select(Message.conversation_id).where(_fts_match(q)).limit(SEARCH_ID_LIMIT + 1)).all()
     if len(rows) > SEARCH_ID_LIMIT:
+        if len(_common_searches) > 1000:
+            _common_searches.clear()
+        _common_searches[key] = now + COMMON_SEARCH_TTL_SECONDS
         return None
     return sorted(set(rows))
 

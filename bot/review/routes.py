@@ -30,9 +30,10 @@ from bot.auth.components import AuthComponents
 from bot.auth.dependencies import AuthenticatedUser, role_allows
 from bot.auth.models import User
 from bot.db import in_transaction
+from bot.privacy.redaction import redact
 from bot.review import edits, queries
 from bot.review.filters import OUTCOMES, FilterError, ReviewFilters, parse_filters
-from bot.review.models import REVIEW_STATUSES
+from bot.review.models import REVIEW_STATUSES, ConversationTag
 from bot.transcript.models import utcnow
 from handoff.lifecycle import EscalationReason
 
@@ -196,8 +197,6 @@ def build_review_router(
     @router.get("/api/review/options", tags=["review"])
     async def options(user: AuthenticatedUser = Depends(supervisor)) -> dict[str, Any]:
         """Values for the filter form: outcomes, review statuses, reasons, agents, tags in use."""
-        from bot.review.models import ConversationTag
-
         def work(session: Session) -> dict[str, Any]:
             agents = session.execute(select(User.id, User.display_name).order_by(User.display_name)).all()
             tags = session.scalars(select(ConversationTag.tag).distinct().order_by(ConversationTag.tag).limit(500))
@@ -294,8 +293,6 @@ def build_review_router(
         # The comment text is not copied into the audit log (it may quote the customer).
         await audit(user, "review.comment", target_type="conversation", target_id=conversation_id,
                     details={"comment_id": comment.id})
-        from bot.privacy.redaction import redact
-
         return {"id": comment.id, "at": comment.created_at.isoformat(), "author": user.display_name,
                 "text": redact(comment.text)}
 
