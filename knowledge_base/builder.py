@@ -110,17 +110,21 @@ def build_from_entries(
         tmp_dir = new_version_dir(index_dir)
         try:
             adapted = False
+            vectors = None
             adaptable = encoder is None or isinstance(encoder, SentenceTransformerEncoder)
             if config.adapt.enabled and adaptable and len(entries) >= config.adapt.min_faqs:
                 # A private copy: the base model may be shared with a running KnowledgeBase.
                 work = load_encoder(model if encoder is None else encoder.location)
-                report = adapt(work.model, groups, config.adapt, progress=progress)
+                result = adapt(work.model, groups, config.adapt, progress=progress)
                 work.save(tmp_dir / ENCODER_DIR)
                 encoder, adapted = work, True
-                logger.info("adapted encoder saved (%s)", report)
+                # The top-layer path already has every phrasing's adapted vector.
+                vectors = result.vectors
+                logger.info("adapted encoder saved (%s)", result.report)
             encoder = encoder or load_encoder(model)
-            logger.info("encoding %d phrasings of %d FAQs with %s", len(texts), len(entries), model_name)
-            vectors = encoder.encode(texts, batch_size=64, progress=progress)
+            if vectors is None or len(vectors) != len(texts):
+                logger.info("encoding %d phrasings of %d FAQs with %s", len(texts), len(entries), model_name)
+                vectors = encoder.encode(texts, batch_size=64, progress=progress)
             centroids = centroids_of(vectors, rows, len(entries))
             index = VectorIndex.build(vectors, cells=rows, centroids=centroids, exact_limit=config.exact_limit,
                                       progress=progress)

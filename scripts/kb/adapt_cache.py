@@ -48,7 +48,7 @@ def main() -> None:
     for t, l in zip(texts, labels):
         groups[l].append(t)
     started = time.perf_counter()
-    report = adapt(encoder.model, list(groups.values()), config, progress=True)
+    report = adapt(encoder.model, list(groups.values()), config, progress=True).report
     report["seconds"] = round(time.perf_counter() - started, 1)
     report["config"] = config.__dict__
     (out / "report.json").write_text(json.dumps(report, indent=1))

@@ -20,3 +20,54 @@ def test_step_plan_is_capped():
     assert plan_steps(10, config) == 20
     assert plan_steps(770, config) == 49
     assert plan_steps(15000, config) == 60
+
+
+GROUPS = [
+    ["I forgot my password", "reset my password", "can't log in, password lost"],
+    ["where is my parcel", "track my package", "my order has not arrived"],
+    ["cancel my order", "I want to cancel a purchase"],
+]
+
+
+def _base_model():
+    from knowledge_base.encoder import DEFAULT_MODEL, load_encoder
+
+    return load_encoder(DEFAULT_MODEL)
+
+
+def test_top_layer_adaptation_trains_only_the_top_and_returns_the_models_own_vectors():
+    import numpy as np
+    import torch
+
+    from knowledge_base.adaptation import TopLayerRunner, adapt
+
+    encoder = _base_model()
+    layers = encoder.model[0].auto_model.encoder.layer
+    before = [[p.detach().clone() for p in layer.parameters()] for layer in layers]
+    config = AdaptConfig(train_layers=1, min_steps=3, max_steps=3, learning_rate=1e-3)
+    assert TopLayerRunner.supports(encoder.model, 1)
+    result = adapt(encoder.model, GROUPS, config)
+    assert result.report["steps"] == 3 and result.report["layers"] == 1
+    changed = [any(not torch.equal(a, b) for a, b in zip(old, layer.parameters())) for old, layer in zip(before, layers)]
+    assert changed == [False] * (len(layers) - 1) + [True]
+    # The vectors handed back (from cached lower-layer states) are what the saved model
+    # itself gives at query time, so the index and the queries agree.
+    texts = [t for g in GROUPS for t in g]
+    assert np.abs(result.vectors - encoder.encode(texts)).max() < 1e-5
+    assert all(p.requires_grad for p in encoder.model.parameters())  # left as found
+
+
+def test_unsupported_layer_count_falls_back_to_whole_model_training():
+    from knowledge_base.adaptation import adapt
+
+    encoder = _base_model()
+    result = adapt(encoder.model, GROUPS, AdaptConfig(train_layers=0, min_steps=2, max_steps=2))
+    assert result.report["layers"] == "all" and result.vectors is None
+
+
+def test_small_faqs_count_epochs_with_their_smaller_batches():
+    config = AdaptConfig(batch_faqs=64, epochs=3, min_steps=20, max_steps=150)
+    assert plan_steps(12, config, n_faqs=3) == 20  # 12 steps of 3 pairs, raised to the minimum
+    assert plan_steps(300, config, n_faqs=30) == 30
+    assert plan_steps(770, config, n_faqs=77) == 37
+    assert plan_steps(10_000, config, n_faqs=77) == 150
