@@ -148,11 +148,13 @@ def _csv_line(values: list[Any]) -> str:
 
 
 def build_review_router(
-    auth: AuthComponents, sessions: sessionmaker[Session], *, export_cap: int = EXPORT_CAP
+    auth: AuthComponents, sessions: sessionmaker[Session], *, export_cap: int | None = None
 ) -> APIRouter:
     """Pages ``/review``, ``/review/{id}``, assets ``/review/static/*`` and the API under
-    ``/api/review``. ``sessions`` is the app's session factory (the app database)."""
+    ``/api/review``. ``sessions`` is the app's session factory (the app database);
+    ``export_cap`` defaults to EXPORT_CAP (read when the router is built)."""
     router = APIRouter()
+    cap = EXPORT_CAP if export_cap is None else export_cap
     supervisor = auth.require_roles("supervisor")
 
     async def run(work: Callable[[Session], T]) -> T:
@@ -302,7 +304,7 @@ def build_review_router(
                 responses={200: {"content": {"text/csv": {}, "application/json": {}}}, 422: {}})
     async def export(request: Request, user: AuthenticatedUser = Depends(supervisor)) -> StreamingResponse:
         """The filtered list (same parameters as the list, plus ``format`` = csv | json) with
-        every message, streamed; at most ``export_cap`` conversations, newest first."""
+        every message, streamed; at most the export cap (5,000) conversations, newest first."""
         params = request.query_params
         fmt = params.get("format", "csv")
         try:
@@ -312,14 +314,14 @@ def build_review_router(
             drill = _drilldown(filters)
         except (FilterError, edits.EditError) as exc:
             raise _unprocessable(exc) from exc
-        ids = await run(lambda s: queries.export_ids(s, filters, export_cap, drill))
-        truncated = len(ids) > export_cap
-        ids = ids[:export_cap]
+        ids = await run(lambda s: queries.export_ids(s, filters, cap, drill))
+        truncated = len(ids) > cap
+        ids = ids[:cap]
         await audit(user, "review.export", details={"format": fmt, "filters": filters.as_audit(),
                                                     "conversations": len(ids), "truncated": truncated})
         stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
         headers = {"Content-Disposition": f'attachment; filename="conversations-{stamp}.{fmt}"',
-                   "X-Export-Cap": str(export_cap), "X-Export-Truncated": "true" if truncated else "false",
+                   "X-Export-Cap": str(cap), "X-Export-Truncated": "true" if truncated else "false",
                    "X-Export-Count": str(len(ids)), "Cache-Control": "no-store"}
 
         async def batches() -> AsyncIterator[list[dict[str, Any]]]:
@@ -333,7 +335,7 @@ def build_review_router(
                 yield "".join(_csv_line(line) for row in rows for line in csv_rows(row))
 
         async def as_json() -> AsyncIterator[str]:
-            head = {"exported_at": utcnow().isoformat(), "filters": filters.as_audit(), "cap": export_cap,
+            head = {"exported_at": utcnow().isoformat(), "filters": filters.as_audit(), "cap": cap,
                     "truncated": truncated, "count": len(ids)}
             yield json.dumps(head)[:-1] + ', "conversations": ['
             first = True

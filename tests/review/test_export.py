@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
+
+import bot.review.routes as routes
 
 from bot.auth.models import AuditEntry
 from bot.db import make_engine, make_session_factory
 from bot.review.routes import CSV_COLUMNS
-from tests.review.conftest import World
-from tests.review.seed import PII
+from tests.gateway_harness import running_gateway
+from tests.review.conftest import Client, World
+from tests.review.seed import PII, seed
+from tests.unit.test_console import add_user
 
 
 async def test_csv_has_one_row_per_message_redacted(world: World) -> None:
@@ -63,3 +69,30 @@ async def test_export_is_audited_and_checks_its_parameters(world: World) -> None
     assert entry.actor_label == "super@helpline.test"
     assert entry.details == {"format": "csv", "filters": {"channel": "telegram", "q": "[email]"},
                              "conversations": 0, "truncated": False}
+
+
+async def test_export_stops_at_the_cap_and_says_so(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The cap is read when the gateway builds the router; 2 makes "more than the cap" cheap.
+    monkeypatch.setattr(routes, "EXPORT_CAP", 2)
+    user_id = add_user(database_url, "super@helpline.test", "Sam Supervisor", "supervisor")
+    engine = make_engine(database_url)
+    with make_session_factory(engine).begin() as session:
+        seeded = seed(session, user_id)
+    engine.dispose()
+    async with running_gateway(tmp_path, database_url) as gateway:
+        client = await Client(gateway).login("super@helpline.test")
+        try:
+            csv_response = await client.get("/api/review/export", format="csv")
+            json_response = await client.get("/api/review/export", format="json")
+            exact = await client.get("/api/review/export", format="json", outcome="resolved_by_bot")
+        finally:
+            await client.http.aclose()
+    assert csv_response.headers["x-export-truncated"] == "true" and csv_response.headers["x-export-cap"] == "2"
+    rows = list(csv.DictReader(io.StringIO(csv_response.text)))
+    assert {r["conversation_id"] for r in rows} == {seeded.mixed, seeded.abandoned}  # the newest two
+    body = json_response.json()
+    assert body["truncated"] is True and body["count"] == 2 and body["cap"] == 2
+    assert [c["id"] for c in body["conversations"]] == [seeded.mixed, seeded.abandoned]
+    assert exact.json()["truncated"] is False and exact.json()["count"] == 2
