@@ -74,6 +74,8 @@ def test_supervisor_filters_and_reviews_a_transcript(gateway: tuple[Gateway, See
     page.get_by_role("button", name="Apply").click()
     expect(rows).to_have_count(2)
     assert "outcome=escalated" in page.url
+    OUTPUT.mkdir(exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "review-list.png"), full_page=True)
     expect(page.locator("#export-csv")).to_have_attribute("href", "/api/review/export?outcome=escalated&format=csv")
     page.get_by_label("Search messages").fill("charged twice")
     page.get_by_role("button", name="Apply").click()
