@@ -200,6 +200,11 @@ def _matching_ticket_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _rows(session: Session, statement: Any) -> Sequence[Any]:
+    """All rows at once: psycopg's fetchall, not one fetchone per row (0.2 s at 20k rows)."""
+    return session.connection().execute(statement).all()
+
+
 def _no_jit(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # JIT compilation of these plans costs more (0.5 s measured) than it saves.
@@ -240,14 +245,14 @@ def _read_scope(session: Session, facts: Facts) -> None:
         prefixes=["TEMPORARY"],
     )
     connection = session.connection()
+    # Dropped when done; after an error the caller's rollback discards it with the
+    # transaction (PostgreSQL), or it dies with the connection (a unique name: no clash).
     scope.create(connection)
-    try:
-        _fill_scope(session, scope, facts.period, facts.filters, facts.buckets)
-        _read_conversations(session, scope, facts)
-        _read_scope_tickets(session, scope, facts)
-        _read_surveys(session, scope, facts)
-    finally:
-        scope.drop(connection, checkfirst=False)
+    _fill_scope(session, scope, facts.period, facts.filters, facts.buckets)
+    _read_conversations(session, scope, facts)
+    _read_scope_tickets(session, scope, facts)
+    _read_surveys(session, scope, facts)
+    scope.drop(connection, checkfirst=False)
 
 
 def _fill_scope(session: Session, scope: Table, period: Period, filters: Filters, buckets: list[Period]) -> None:
@@ -301,7 +306,7 @@ def _in_bucket(scope: Table, filters: Filters) -> ColumnElement[bool]:
 def _read_conversations(session: Session, scope: Table, facts: Facts) -> None:
     in_bucket = _in_bucket(scope, facts.filters)
     escalated = scope.c.first_ticket.is_not(None)
-    rows = session.connection().execute(
+    rows = _rows(session, 
         select(
             scope.c.bucket, scope.c.channel, func.count(),
             func.sum(case((escalated, 1), else_=0)),
@@ -316,7 +321,7 @@ def _read_conversations(session: Session, scope: Table, facts: Facts) -> None:
 
 
 def _read_scope_tickets(session: Session, scope: Table, facts: Facts) -> None:
-    rows = session.connection().execute(
+    rows = _rows(session, 
         select(
             scope.c.id, scope.c.channel, scope.c.bucket, _in_bucket(scope, facts.filters), scope.c.bucket_end,
             Ticket.reason, Ticket.category, Ticket.assignee_id, Ticket.created_at, Ticket.resolved_at,
@@ -334,7 +339,7 @@ def _read_scope_tickets(session: Session, scope: Table, facts: Facts) -> None:
 
 
 def _read_surveys(session: Session, scope: Table, facts: Facts) -> None:
-    rows = session.connection().execute(
+    rows = _rows(session, 
         select(
             scope.c.channel, scope.c.bucket, _in_bucket(scope, facts.filters), CsatSurvey.id,
             CsatSurvey.conversation_id, CsatSurvey.asked_at, CsatSurvey.rating, CsatSurvey.rated_at,
@@ -351,7 +356,7 @@ def _read_surveys(session: Session, scope: Table, facts: Facts) -> None:
 
 def _read_tickets(session: Session, facts: Facts) -> None:
     cohort = tickets_in_scope(facts.period, facts.filters)
-    rows = session.connection().execute(
+    rows = _rows(session, 
         select(
             Ticket.conversation_id, Ticket.id, Ticket.channel, Ticket.category, Ticket.assignee_id,
             Ticket.created_at, Ticket.queued_at, Ticket.claimed_at, Ticket.first_response_due,
@@ -360,7 +365,7 @@ def _read_tickets(session: Session, facts: Facts) -> None:
         ).where(*cohort)
     )
     facts.tickets = [PeriodTicket(*row) for row in rows]
-    reopenings = session.connection().execute(
+    reopenings = _rows(session, 
         select(TicketEvent.ticket_id, TicketEvent.at)
         .join(Ticket, Ticket.id == TicketEvent.ticket_id)
         .where(*cohort, TicketEvent.kind == "reopened", TicketEvent.at < facts.period.end)
@@ -401,7 +406,7 @@ def _read_messages(session: Session, facts: Facts) -> None:
     if facts.filters.channel is not None:
         query = query.where(Message.channel == facts.filters.channel)
     grouped = query.subquery()
-    rows = session.connection().execute(
+    rows = _rows(session, 
         select(*grouped.c, func.count()).group_by(*grouped.c)
     )
     for bucket, channel, rule_value, feedback, on_time, on_bucket_time, in_bucket_scope, count in rows:
