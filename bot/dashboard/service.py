@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Column,
+    DateTime,
     ColumnElement,
     Integer,
     MetaData,
@@ -51,6 +52,7 @@ from sqlalchemy import (
     literal,
     select,
     true,
+    type_coerce,
 )
 from sqlalchemy.orm import Session
 
@@ -200,6 +202,15 @@ def _matching_ticket_conditions(filters: Filters) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _aware(session: Session, *columns: Any) -> list[Any]:
+    """Timestamp columns as the driver returns them where that is already aware
+    (psycopg on PostgreSQL), skipping the UTC-normalising type's Python call per value;
+    SQLite's naive values still go through it."""
+    if session.get_bind().dialect.name != "postgresql":
+        return list(columns)
+    return [type_coerce(column, DateTime(timezone=True)) for column in columns]
+
+
 def _rows(session: Session, statement: Any) -> Sequence[Any]:
     """All rows at once: psycopg's fetchall, not one fetchone per row (0.2 s at 20k rows)."""
     return session.connection().execute(statement).all()
@@ -209,6 +220,9 @@ def _no_jit(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # JIT compilation of these plans costs more (0.5 s measured) than it saves.
         session.execute(select(func.set_config("jit", "off", True)))
+        # Timestamps come back in the session's zone; in UTC psycopg gives them the fixed
+        # UTC offset, which compares faster than a named zone (thousands of comparisons).
+        session.execute(select(func.set_config("TimeZone", "UTC", True)))
 
 
 def gather(session: Session, period: Period, filters: Filters, second: Session | None = None) -> Facts:
@@ -306,7 +320,8 @@ def _in_bucket(scope: Table, filters: Filters) -> ColumnElement[bool]:
 def _read_conversations(session: Session, scope: Table, facts: Facts) -> None:
     in_bucket = _in_bucket(scope, facts.filters)
     escalated = scope.c.first_ticket.is_not(None)
-    rows = _rows(session, 
+    rows = _rows(
+        session,
         select(
             scope.c.bucket, scope.c.channel, func.count(),
             func.sum(case((escalated, 1), else_=0)),
@@ -321,11 +336,12 @@ def _read_conversations(session: Session, scope: Table, facts: Facts) -> None:
 
 
 def _read_scope_tickets(session: Session, scope: Table, facts: Facts) -> None:
-    rows = _rows(session, 
+    rows = _rows(
+        session,
         select(
-            scope.c.id, scope.c.channel, scope.c.bucket, _in_bucket(scope, facts.filters), scope.c.bucket_end,
-            Ticket.reason, Ticket.category, Ticket.assignee_id, Ticket.created_at, Ticket.resolved_at,
-            Ticket.reopen_count, Ticket.repeat_contact,
+            scope.c.id, scope.c.channel, scope.c.bucket, _in_bucket(scope, facts.filters),
+            *_aware(session, scope.c.bucket_end), Ticket.reason, Ticket.category, Ticket.assignee_id,
+            *_aware(session, Ticket.created_at, Ticket.resolved_at), Ticket.reopen_count, Ticket.repeat_contact,
         )
         .join(Ticket, Ticket.conversation_id == scope.c.id)
         .where(scope.c.wrote > 0, Ticket.created_at < facts.period.end)
@@ -339,11 +355,12 @@ def _read_scope_tickets(session: Session, scope: Table, facts: Facts) -> None:
 
 
 def _read_surveys(session: Session, scope: Table, facts: Facts) -> None:
-    rows = _rows(session, 
+    rows = _rows(
+        session,
         select(
             scope.c.channel, scope.c.bucket, _in_bucket(scope, facts.filters), CsatSurvey.id,
-            CsatSurvey.conversation_id, CsatSurvey.asked_at, CsatSurvey.rating, CsatSurvey.rated_at,
-            CsatSurvey.would_recommend,
+            CsatSurvey.conversation_id, *_aware(session, CsatSurvey.asked_at), CsatSurvey.rating,
+            *_aware(session, CsatSurvey.rated_at), CsatSurvey.would_recommend,
         )
         .join(CsatSurvey, CsatSurvey.conversation_id == scope.c.id)
         .where(scope.c.wrote > 0, CsatSurvey.asked_at < facts.period.end)
@@ -356,17 +373,19 @@ def _read_surveys(session: Session, scope: Table, facts: Facts) -> None:
 
 def _read_tickets(session: Session, facts: Facts) -> None:
     cohort = tickets_in_scope(facts.period, facts.filters)
-    rows = _rows(session, 
+    rows = _rows(
+        session,
         select(
             Ticket.conversation_id, Ticket.id, Ticket.channel, Ticket.category, Ticket.assignee_id,
-            Ticket.created_at, Ticket.queued_at, Ticket.claimed_at, Ticket.first_response_due,
-            Ticket.first_response_at, Ticket.resolution_due, Ticket.resolved_at, Ticket.closed_at,
+            *_aware(session, Ticket.created_at, Ticket.queued_at, Ticket.claimed_at, Ticket.first_response_due,
+                    Ticket.first_response_at, Ticket.resolution_due, Ticket.resolved_at, Ticket.closed_at),
             Ticket.close_reason,
         ).where(*cohort)
     )
     facts.tickets = [PeriodTicket(*row) for row in rows]
-    reopenings = _rows(session, 
-        select(TicketEvent.ticket_id, TicketEvent.at)
+    reopenings = _rows(
+        session,
+        select(TicketEvent.ticket_id, *_aware(session, TicketEvent.at))
         .join(Ticket, Ticket.id == TicketEvent.ticket_id)
         .where(*cohort, TicketEvent.kind == "reopened", TicketEvent.at < facts.period.end)
     )
@@ -406,7 +425,8 @@ def _read_messages(session: Session, facts: Facts) -> None:
     if facts.filters.channel is not None:
         query = query.where(Message.channel == facts.filters.channel)
     grouped = query.subquery()
-    rows = _rows(session, 
+    rows = _rows(
+        session,
         select(*grouped.c, func.count()).group_by(*grouped.c)
     )
     for bucket, channel, rule_value, feedback, on_time, on_bucket_time, in_bucket_scope, count in rows:
