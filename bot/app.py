@@ -29,10 +29,13 @@ from bot.console.events import SocketConsole
 from bot.console.routes import SuggestionClient, build_console_router
 from bot.desk import HelpDesk, load_handoff_policy
 from bot.conversation_ids import ConversationIdSigner
+from bot.dashboard.routes import build_dashboard_router, targets_from
+from bot.gaps.routes import build_gaps_router
 from bot.csat.service import CsatPolicy, CsatSurveys
 from bot.db import make_engine, make_session_factory
 from bot.pipeline import MessagePipeline
 from bot.rasa_client import RasaClient
+from bot.review.routes import build_review_router
 from bot.secrets import rasa_token, secret_key
 from bot.settings import Settings, get_settings
 from bot.transcript.models import utcnow
@@ -106,11 +109,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
               name="console-static")
     auth.install(api)
     api.include_router(build_console_router(auth, desk, store, suggestions))
-    from bot.review.routes import build_review_router  # supervisors' conversation review (issue 6)
+    # Supervisors' pages (issue 6): conversation review, FAQ gaps, the KPI dashboard.
     api.include_router(build_review_router(auth, sessions))
-    from bot.gaps.routes import build_gaps_router  # FAQ gaps page (issue 6)
     api.include_router(build_gaps_router(auth, sessions, settings))
-    from bot.dashboard.routes import build_dashboard_router, targets_from  # KPI dashboard (issue 6)
     api.include_router(build_dashboard_router(auth, sessions, targets_from(settings)))
     if telegram is not None:
         api.include_router(telegram.router)
