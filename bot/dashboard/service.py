@@ -46,7 +46,6 @@ from sqlalchemy import (
     Table,
     and_,
     case,
-    exists,
     func,
     insert,
     literal,
@@ -271,14 +270,12 @@ def _read_scope(session: Session, facts: Facts) -> None:
 
 def _fill_scope(session: Session, scope: Table, period: Period, filters: Filters, buckets: list[Period]) -> None:
     def customer_wrote(before: Any) -> ColumnElement[bool]:
-        return exists().where(
-            Message.conversation_id == Conversation.id, Message.direction == "in",
-            Message.author == "customer", Message.created_at < before,
-        )
+        # The earliest customer message's time, kept by a trigger (migration 0007).
+        return Conversation.first_customer_message_at < before
 
     bucket_end = _bucket_end(Conversation.created_at, buckets)
     # 2: wrote before its bucket's end (so also before the period's end); 1: only before
-    # the period's end; 0: not in scope. CASE stops at the first true branch: one probe.
+    # the period's end; 0: not in scope. CASE stops at the first true branch.
     wrote = case((customer_wrote(bucket_end), 2), (customer_wrote(period.end), 1), else_=0)
     first_tickets = (
         select(Ticket.conversation_id, func.min(Ticket.created_at).label("at"))

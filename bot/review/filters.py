@@ -150,12 +150,9 @@ def parse_filters(params: Mapping[str, str]) -> ReviewFilters:
 # SQL ------------------------------------------------------------------------------------
 
 
-def customer_wrote(conversation_id: Any) -> ColumnElement[bool]:
-    return exists().where(
-        Message.conversation_id == conversation_id,
-        Message.direction == "in",
-        Message.author == "customer",
-    )
+def customer_wrote() -> ColumnElement[bool]:
+    # Set by a trigger on the first customer message (migration 0007).
+    return Conversation.first_customer_message_at.is_not(None)
 
 
 def _ticket_exists(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -258,7 +255,7 @@ def conditions(
     creation time), so they are not applied again here; the other filters still narrow.
     """
     drill = filters.kpi is not None
-    where: list[ColumnElement[bool]] = [] if drill else [customer_wrote(Conversation.id)]
+    where: list[ColumnElement[bool]] = [] if drill else [customer_wrote()]
     if filters.start is not None and not drill:
         where.append(Conversation.created_at >= filters.start)
     if filters.end is not None and not drill:

@@ -30,6 +30,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+BOT_ANSWERS = "direction = 'out' AND author = 'bot'"
 CUSTOMER_WROTE = "direction = 'in' AND author = 'customer'"
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit id.
@@ -78,6 +79,10 @@ class Conversation(TranscriptBase):
     last_activity_at: Mapped[datetime] = mapped_column(
         UTCDateTime, default=utcnow, index=True
     )
+    # When the customer first wrote (None: the widget opened, nobody wrote). Kept by a
+    # database trigger on messages (migration 0007), so every writer keeps it right; the
+    # KPIs' "the customer wrote before <end>" reads it instead of probing messages.
+    first_customer_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
@@ -126,6 +131,10 @@ class Message(TranscriptBase):
         # message of a conversation, without reading the other messages.
         Index("ix_messages_customer_conversation", "conversation_id", "id",
               postgresql_where=sql_text(CUSTOMER_WROTE), sqlite_where=sql_text(CUSTOMER_WROTE)),
+        # The dashboard's FAQ answer / fallback / helpfulness counts: the period's bot
+        # messages only (migration 0006).
+        Index("ix_messages_bot_created_at", "created_at",
+              postgresql_where=sql_text(BOT_ANSWERS), sqlite_where=sql_text(BOT_ANSWERS)),
         # The review list's FAQ filter (bot.review.filters.faq_id_of spells it the same).
         Index("ix_messages_faq_conversation", sql_text("(faq_trail ->> 'faq_id')"), "conversation_id")
         .ddl_if(dialect="postgresql"),
