@@ -222,6 +222,12 @@ class HelpDesk:
     async def tell_customer(self, conversation_id: str, channel: str, drafts: list[OutboundDraft]) -> list[StoredMessage]:
         """Store, then deliver, messages to a customer outside a bot turn."""
         stored = await self._store.record_outbound(conversation_id, channel, drafts)
+        if channel not in self._channels:
+            # E.g. Telegram switched off while its chats still had tickets: the message is
+            # stored (the transcript shows it) but nobody can be reached.
+            logger.warning("channel %s is not running; message to conversation %s stored only",
+                           channel, conversation_id)
+            return stored
         try:
             await self._channels[channel].deliver(conversation_id, stored)
         except Exception:
