@@ -36,7 +36,8 @@ class AdaptConfig:
     learning_rate: float = 1e-4
     scale: float = 20.0  # inverse temperature of the cosine logits
     # Top transformer layers trained on cached lower-layer states; 0 = the whole model.
-    # One layer measured as good as two (and as 60 whole-model steps) at a third of the cost.
+    # One layer measured as good as two (and about as good as whole-model training) at a
+    # fraction of the cost per step; see docs/knowledge_base.md.
     train_layers: int = 1
     max_tokens: int = 48  # whole-model path: phrasings are short; truncating bounds outliers
     seed: int = 0
