@@ -39,6 +39,10 @@ class AdaptConfig:
     # One layer measured as good as two (and about as good as whole-model training) at a
     # fraction of the cost per step; see docs/knowledge_base.md.
     train_layers: int = 1
+    # Weight of an extra cross-entropy loss over FAQ labels through a cosine classifier
+    # trained jointly (top-layer path only; the classifier is discarded). 0 = off: it did
+    # not beat the contrastive loss alone in our runs (docs/knowledge_base.md).
+    label_loss: float = 0.0
     max_tokens: int = 48  # whole-model path: phrasings are short; truncating bounds outliers
     seed: int = 0
     min_faqs: int = 2  # contrast needs at least two FAQs
@@ -117,7 +121,7 @@ def _bar(progress: bool, total: int, desc: str, unit: str):
     return tqdm(total=total, desc=desc, unit=unit)
 
 
-def _train(parameters, embed, batches, config: AdaptConfig, steps: int, bar) -> list[float]:
+def _train(parameters, embed, batches, config: AdaptConfig, steps: int, bar, extra_loss=None) -> list[float]:
     """Symmetric InfoNCE over (anchor, positive) batches; `embed` maps a batch to unit vectors."""
     import torch
     import torch.nn.functional as F
@@ -135,6 +139,8 @@ def _train(parameters, embed, batches, config: AdaptConfig, steps: int, bar) -> 
         logits = config.scale * a @ p.T
         target = torch.arange(len(anchors))
         loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+        if extra_loss is not None:
+            loss = loss + extra_loss(emb, list(anchors) + list(positives))
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
@@ -196,10 +202,13 @@ def _adapt_top_layers(model, groups, config: AdaptConfig, steps: int, rng: rando
     for p in runner.parameters():
         p.requires_grad_(True)
     bar = _bar(progress, steps, f"adapting encoder: top {config.train_layers} layer(s)", "step")
+    parameters, extra = runner.parameters(), None
+    if config.label_loss > 0:
+        parameters, extra = _label_loss(runner, states, index_groups, config, parameters)
     model.train()
     try:
-        losses = _train(runner.parameters(), lambda idx: runner.embed([states[i] for i in idx]),
-                        _batches(index_groups, config, steps, rng), config, steps, bar)
+        losses = _train(parameters, lambda idx: runner.embed([states[i] for i in idx]),
+                        _batches(index_groups, config, steps, rng), config, steps, bar, extra)
     finally:
         if bar is not None:
             bar.close()
@@ -208,6 +217,26 @@ def _adapt_top_layers(model, groups, config: AdaptConfig, steps: int, rng: rando
             p.requires_grad_(True)
     vectors = runner.encode_cached(states)
     return Adapted(_report(steps, losses, layers=config.train_layers), vectors)
+
+def _label_loss(runner, states, index_groups, config: AdaptConfig, parameters):
+    """A cosine classifier over FAQ labels, initialised at the frozen FAQ centroids."""
+    import torch
+    import torch.nn.functional as F
+
+    label = torch.empty(len(states), dtype=torch.long)
+    for faq, members in enumerate(index_groups):
+        label[members] = faq
+    with torch.no_grad():
+        vectors = torch.from_numpy(runner.encode_cached(states))
+    centroids = torch.zeros(len(index_groups), vectors.shape[1]).index_add_(0, label, vectors)
+    weights = torch.nn.Parameter(F.normalize(centroids, dim=-1))
+
+    def loss(emb, items):
+        logits = config.scale * emb @ F.normalize(weights, dim=-1).T
+        return config.label_loss * F.cross_entropy(logits, label[torch.tensor(items)])
+
+    return list(parameters) + [weights], loss
+
 
 class TopLayerRunner:
     """Runs a BERT-like sentence encoder from cached hidden states of a lower layer.

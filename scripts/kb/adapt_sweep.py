@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from knowledge_base.adaptation import AdaptConfig, TopLayerRunner, _batches, _train, plan_steps
+from knowledge_base.adaptation import AdaptConfig, TopLayerRunner, _batches, _label_loss, _train, plan_steps
 from knowledge_base.calibration import CalibrationInput, calibrate, evaluate_setting
 from knowledge_base.encoder import DEFAULT_MODEL, load_encoder
 from knowledge_base.head import HeadConfig, log_softmax, train_head
@@ -106,8 +106,12 @@ def main() -> None:
             for p in runner.parameters():
                 p.requires_grad_(True)
             model.train()
-            losses = _train(runner.parameters(), lambda ix: runner.embed([fstates[i] for i in ix]),
-                            _batches(index_groups, cfg, steps, rng), cfg, steps, None)
+            params, extra = runner.parameters(), None
+            if cfg.label_loss > 0:
+                params, extra = _label_loss(runner, fstates, index_groups, cfg, params)
+            model.train()
+            losses = _train(params, lambda ix: runner.embed([fstates[i] for i in ix]),
+                            _batches(index_groups, cfg, steps, rng), cfg, steps, None, extra)
             model.eval()
         else:
             losses, steps = [0.0], 0

@@ -71,3 +71,15 @@ def test_small_faqs_count_epochs_with_their_smaller_batches():
     assert plan_steps(300, config, n_faqs=30) == 30
     assert plan_steps(770, config, n_faqs=77) == 37
     assert plan_steps(10_000, config, n_faqs=77) == 150
+
+
+def test_optional_label_loss_trains_and_keeps_the_classifier_out_of_the_model():
+    import numpy as np
+
+    from knowledge_base.adaptation import adapt
+
+    encoder = _base_model()
+    n_params = sum(1 for _ in encoder.model.parameters())
+    result = adapt(encoder.model, GROUPS, AdaptConfig(train_layers=1, label_loss=1.0, min_steps=2, max_steps=2))
+    assert result.report["steps"] == 2 and np.isfinite(result.vectors).all()
+    assert sum(1 for _ in encoder.model.parameters()) == n_params  # the classifier is discarded
