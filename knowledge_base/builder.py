@@ -40,6 +40,7 @@ class BuildConfig:
 
 ENV_ADAPT = "HELPLINE_KB_ADAPT"  # "0" turns encoder adaptation off
 ENV_ADAPT_STEPS = "HELPLINE_KB_ADAPT_MAX_STEPS"
+ENV_ADAPT_LAYERS = "HELPLINE_KB_ADAPT_LAYERS"  # top layers trained on cached states; 0 = whole model
 
 
 def default_build_config() -> BuildConfig:
@@ -54,6 +55,12 @@ def default_build_config() -> BuildConfig:
             adapt_cfg = replace(adapt_cfg, max_steps=max(1, int(steps)), min_steps=min(adapt_cfg.min_steps, max(1, int(steps))))
         except ValueError:
             logger.warning("ignoring %s=%r (not an integer)", ENV_ADAPT_STEPS, steps)
+    layers = os.environ.get(ENV_ADAPT_LAYERS, "").strip()
+    if layers:
+        try:
+            adapt_cfg = replace(adapt_cfg, train_layers=max(0, int(layers)))
+        except ValueError:
+            logger.warning("ignoring %s=%r (not an integer)", ENV_ADAPT_LAYERS, layers)
     return BuildConfig(adapt=adapt_cfg)
 
 
