@@ -7,7 +7,6 @@ ticket 404, not yours 403, already claimed / illegal move 409 (with the fresh qu
 
 from __future__ import annotations
 
-import html
 import logging
 from importlib.resources import files
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.auth.components import AuthComponents
 from bot.auth.dependencies import AuthenticatedUser
+from bot.pages import page_response
 from bot.console.events import message_json
 from bot.desk import HelpDesk
 from bot.transcript.store import TranscriptStore
@@ -89,8 +89,7 @@ def build_console_router(
 
     @router.get("/console", include_in_schema=False)
     async def console_page(user: AuthenticatedUser = Depends(agent)) -> HTMLResponse:
-        page = (STATIC / "console.html").read_text()
-        return HTMLResponse(page.replace("__CSRF_TOKEN__", html.escape(user.csrf_token, quote=True)))
+        return page_response(STATIC / "console.html", user)
 
     @router.get("/api/queue", tags=["console"])
     async def queue(user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:

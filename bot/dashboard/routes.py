@@ -15,7 +15,6 @@ check runs at the same time on its own connection.
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.analytics import Filters, Period, SpikeRule, detect_complaint_spikes
 from bot.auth.components import AuthComponents
 from bot.auth.dependencies import AuthenticatedUser
+from bot.pages import forbidden_page, page_response, security_headers
 from bot.dashboard.service import MAX_RANGE_DAYS, DashboardTargets, compute_dashboard
 from bot.settings import Settings
 
@@ -46,13 +46,7 @@ OWN_KEYS = ("tickets", "first_human_response_time", "resolution_sla_compliance",
             "first_contact_resolution", "csat", "queue_wait")
 ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 # Scripts and styles from our own origin only; the charts are inline SVG built by the script.
-PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+PAGE_HEADERS = security_headers(inline_styles=True, no_store=False)
 
 
 def targets_from(settings: Settings) -> DashboardTargets:
@@ -210,16 +204,10 @@ def build_dashboard_router(
 
     def page(name: str, user: AuthenticatedUser, *, supervisors_only: bool) -> HTMLResponse:
         if supervisors_only and not user.has_role("supervisor"):
-            body = ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not allowed</title>"
-                    "<link rel=\"stylesheet\" href=\"/dashboard/static/dashboard.css\"></head><body><main>"
-                    "<h1>403: supervisors only</h1><p>The KPI dashboard is for supervisors and admins; you are "
-                    f"signed in as {html.escape(user.role)}.</p><p><a href=\"/dashboard/me\">My stats</a> · "
-                    "<a href=\"/console\">Console</a></p></main></body></html>")
-            return HTMLResponse(body, status_code=403, headers=PAGE_HEADERS)
-        text = (STATIC / name).read_text()
-        text = text.replace("__CSRF_TOKEN__", html.escape(user.csrf_token, quote=True))
-        text = text.replace("__USER_NAME__", html.escape(user.display_name))
-        return HTMLResponse(text, headers=PAGE_HEADERS)
+            return forbidden_page(user, what="The KPI dashboard", stylesheet="/dashboard/static/dashboard.css",
+                                  links=[("/dashboard/me", "My stats"), ("/console", "Console")],
+                                  headers=PAGE_HEADERS)
+        return page_response(STATIC / name, user, PAGE_HEADERS)
 
     # Pages depend on the signed-in user only (anonymous: the login redirect) and answer
     # an agent on /dashboard with a page pointing to their own stats.

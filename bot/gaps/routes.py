@@ -13,7 +13,6 @@ since; 422 with `problems` (file, line, reason) when the result would not valida
 
 from __future__ import annotations
 
-import html
 import logging
 from datetime import date, datetime, time, timedelta, timezone
 from importlib.resources import files
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.auth.components import AuthComponents
 from bot.auth.dependencies import AuthenticatedUser
+from bot.pages import page_response
 from bot.gaps.service import GapsConfig, GapsService, GapsUnavailable
 from bot.settings import Settings
 from knowledge_base import FaqEntry
@@ -123,8 +123,7 @@ def build_gaps_router(
 
     @router.get("/gaps", include_in_schema=False)
     async def gaps_page(user: AuthenticatedUser = Depends(supervisor)) -> HTMLResponse:
-        page = (STATIC / "gaps.html").read_text()
-        return HTMLResponse(page.replace("__CSRF_TOKEN__", html.escape(user.csrf_token, quote=True)))
+        return page_response(STATIC / "gaps.html", user)
 
     @router.get("/gaps/static/{name}", include_in_schema=False)
     async def gaps_static(name: str) -> FileResponse:

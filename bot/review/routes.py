@@ -10,7 +10,6 @@ audit-logged; every text shown or exported is redacted (bot/review/queries.py).
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import logging
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.auth.audit import record
 from bot.auth.components import AuthComponents
 from bot.auth.dependencies import AuthenticatedUser, role_allows
+from bot.pages import forbidden_page, page_response, security_headers
 from bot.auth.models import User
 from bot.db import in_transaction
 from bot.privacy.redaction import redact
@@ -52,14 +52,7 @@ CSV_COLUMNS = (
     "status", "text", "intent", "intent_confidence", "faq_id", "faq_score", "faq_rule", "feedback",
     "latency_ms",
 )
-PAGE_SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+PAGE_SECURITY_HEADERS = security_headers()
 
 
 class StatusBody(BaseModel):
@@ -167,16 +160,10 @@ def build_review_router(
 
     def page(name: str, user: AuthenticatedUser) -> HTMLResponse:
         if not role_allows(user.role, ("supervisor",)):
-            body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not allowed</title>"
-                    f"<link rel=\"stylesheet\" href=\"/review/static/review.css\"></head><body class=\"forbidden\">"
-                    f"<main><h1>403: supervisors only</h1><p>Conversation review is for supervisors and "
-                    f"admins; you are signed in as {html.escape(user.role)}.</p>"
-                    f"<p><a href=\"/console\">Back to the console</a></p></main></body></html>")
-            return HTMLResponse(body, status_code=403, headers=PAGE_SECURITY_HEADERS)
-        text = (STATIC / name).read_text()
-        text = text.replace("__CSRF_TOKEN__", html.escape(user.csrf_token, quote=True))
-        text = text.replace("__USER_NAME__", html.escape(user.display_name))
-        return HTMLResponse(text, headers=PAGE_SECURITY_HEADERS)
+            return forbidden_page(user, what="Conversation review", stylesheet="/review/static/review.css",
+                                  links=[("/console", "Back to the console")], headers=PAGE_SECURITY_HEADERS,
+                                  body_class="forbidden")
+        return page_response(STATIC / name, user, PAGE_SECURITY_HEADERS)
 
     @router.get("/review", include_in_schema=False)
     async def review_page(user: AuthenticatedUser = Depends(auth.current_user)) -> HTMLResponse:
