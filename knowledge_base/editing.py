@@ -31,8 +31,8 @@ from typing import Iterator
 import yaml
 
 from .records import FaqEntry
-from .source import YAML_SUFFIXES, dump_faq_yaml, yaml_files
-from .validation import FaqValidationError, Problem, check_collection, check_yaml_text, display_path
+from .source import YAML_SUFFIXES, check_faq_files, dump_faq_yaml, yaml_files
+from .validation import FaqValidationError, Problem, check_yaml_text, display_path
 
 logger = logging.getLogger(__name__)
 
@@ -184,25 +184,11 @@ def _commit(faq_dir: Path, path: Path, original: str, edited: str | None, expect
 
 def _folder_problems(faq_dir: Path, replaced: dict[Path, str]) -> list[Problem]:
     """What load_faq_dir would report if `replaced` files had the given text."""
-    located: list[tuple[FaqEntry, str, int]] = []
-    problems: list[Problem] = []
     files = {p.resolve(): p for p in yaml_files(faq_dir)}
     for resolved in replaced:
         files.setdefault(resolved, resolved)
-    for resolved, path in sorted(files.items(), key=lambda item: str(item[0])):
-        name = display_path(path)
-        if resolved in replaced:
-            text = replaced[resolved]
-        else:
-            try:
-                text = path.read_text(encoding="utf-8")
-            except UnicodeDecodeError as exc:
-                problems.append(Problem(name, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
-                continue
-        entries, file_problems = check_yaml_text(text, name)
-        problems += file_problems
-        located += [(entry, name, line) for entry, line in entries]
-    return problems + check_collection(located)
+    ordered = [path for _, path in sorted(files.items(), key=lambda item: str(item[0]))]
+    return check_faq_files(ordered, replaced)[1]
 
 
 def _write_atomically(path: Path, text: str) -> None:

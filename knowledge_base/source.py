@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping, Sequence
 
 import yaml
 
@@ -43,25 +43,38 @@ def yaml_files(faq_dir: Path) -> list[Path]:
     )
 
 
+def check_faq_files(
+    files: Sequence[Path], replaced: Mapping[Path, str] | None = None
+) -> tuple[list[tuple[FaqEntry, str, int]], list[Problem]]:
+    """Entries (with file and line) and every problem of these files taken together.
+
+    ``replaced`` maps resolved paths to the text they would have after an edit, so an
+    edit is validated exactly as the folder will load before it is written."""
+    replaced = replaced or {}
+    located: list[tuple[FaqEntry, str, int]] = []
+    problems: list[Problem] = []
+    for path in files:
+        name = display_path(path)
+        text = replaced.get(path.resolve())
+        if text is None:
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(name, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+                continue
+        entries, file_problems = check_yaml_text(text, name)
+        problems += file_problems
+        located += [(entry, name, line) for entry, line in entries]
+    return located, problems + check_collection(located)
+
+
 def load_faq_dir(faq_dir: Path) -> list[FaqEntry]:
     """All entries of a FAQ folder, or FaqValidationError listing every problem."""
     faq_dir = Path(faq_dir)
     files = yaml_files(faq_dir)
     if not files:
         raise FaqValidationError([Problem(display_path(faq_dir), None, "no FAQ files (*.yml) found")])
-    located: list[tuple[FaqEntry, str, int]] = []
-    problems: list[Problem] = []
-    for path in files:
-        name = display_path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(Problem(name, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
-            continue
-        entries, file_problems = check_yaml_text(text, name)
-        problems += file_problems
-        located += [(entry, name, line) for entry, line in entries]
-    problems += check_collection(located)
+    located, problems = check_faq_files(files)
     if problems:
         raise FaqValidationError(problems)
     logger.debug("loaded %d FAQs from %d files in %s", len(located), len(files), faq_dir)
