@@ -1,14 +1,23 @@
-"""Adapting the encoder to one FAQ's own phrasings with a contrastive loss.
+"""Adapting the encoder to one FAQ's own phrasings.
 
 Why: a general-purpose sentence encoder spreads one FAQ's phrasings ("card not arrived",
 "still waiting on my card") and lets neighbouring FAQs ("card delivery estimate") overlap.
 A short fine-tune that pulls each FAQ's phrasings together and pushes other FAQs away
-(in-batch negatives, InfoNCE) makes the FAQ's own distinctions the dominant ones, which
-raises top-1 and widens the gap to out-of-scope queries.
+makes the FAQ's own distinctions the dominant ones, which raises top-1 and widens the gap
+to out-of-scope queries.
 
-Batches hold one (anchor, positive) pair per FAQ, so no in-batch "negative" is secretly a
-paraphrase of the anchor. The number of steps grows with the FAQ but is capped, so
-adaptation stays within minutes on two CPU cores whatever the FAQ size.
+Two objectives:
+- "prototypes" (default, whole model): every phrasing is classified against *all* FAQs
+  through a cosine classifier whose rows start at the frozen FAQ centroids (scale 20,
+  cross-entropy). Each step therefore contrasts with every FAQ, including the one or two
+  look-alikes that matter, which a random batch of pairs rarely holds. The classifier is
+  thrown away; only the encoder is kept (the index scores by cosine as before).
+- "pairs": symmetric InfoNCE over (anchor, positive) pairs with in-batch negatives, one
+  pair per FAQ per batch so no "negative" is a paraphrase of the anchor. The top-layer
+  path always uses it.
+
+The number of steps grows with the FAQ but is capped, so adaptation stays within minutes
+on two CPU cores whatever the FAQ size.
 """
 
 from __future__ import annotations
@@ -29,10 +38,17 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class AdaptConfig:
     enabled: bool = True
+    # "prototypes" or "pairs" (module docstring); the top-layer path always uses pairs.
+    objective: str = "prototypes"
+    batch_texts: int = 64  # prototypes: phrasings per step
+    passes: float = 4.0  # prototypes: passes over all phrasings
+    classifier_lr: float = 1e-2  # prototypes: the throw-away classifier learns faster than the encoder
     batch_faqs: int = 32  # pairs per step (= distinct FAQs per batch, fewer if the FAQ is smaller)
-    epochs: float = 2.0  # passes over all phrasings (each phrasing anchors once per epoch)
+    epochs: float = 2.0  # pairs: passes over all phrasings (each phrasing anchors once per epoch)
     min_steps: int = 20
-    max_steps: int = 60  # bounds the build time for large FAQs (whole model: ~2-10 s a step on 2 shared cores)
+    # Bounds the build time for large FAQs: a whole-model step of 64 phrasings takes ~1.7 s
+    # on two quiet cores (several times that on a busy machine), so 150 steps is ~4-5 min.
+    max_steps: int = 150
     learning_rate: float = 5e-5
     scale: float = 20.0  # inverse temperature of the cosine logits
     # Top transformer layers trained on cached lower-layer states; 0 = the whole model.
@@ -58,13 +74,17 @@ class Adapted:
     vectors: "np.ndarray | None" = None
 
 
-def plan_steps(n_texts: int, config: AdaptConfig, n_faqs: int | None = None) -> int:
-    """Steps for `epochs` passes over the phrasings, within [min_steps, max_steps].
+def plan_steps(n_texts: int, config: AdaptConfig, n_faqs: int | None = None, objective: str = "pairs") -> int:
+    """Steps for the configured passes over the phrasings, within [min_steps, max_steps].
 
-    A batch holds at most one pair per FAQ, so a small FAQ has small batches and its
-    epochs are counted with that batch size."""
-    per_batch = min(config.batch_faqs, n_faqs) if n_faqs else config.batch_faqs
-    steps = math.ceil(config.epochs * n_texts / max(1, per_batch))
+    Pairs: a batch holds at most one pair per FAQ, so a small FAQ has small batches and
+    its epochs are counted with that batch size. Prototypes: `passes` over the phrasings
+    in batches of `batch_texts`."""
+    if objective == "prototypes":
+        steps = math.ceil(config.passes * n_texts / max(1, min(config.batch_texts, n_texts)))
+    else:
+        per_batch = min(config.batch_faqs, n_faqs) if n_faqs else config.batch_faqs
+        steps = math.ceil(config.epochs * n_texts / max(1, per_batch))
     return max(config.min_steps, min(config.max_steps, steps))
 
 
@@ -104,14 +124,16 @@ def adapt(model, groups: Sequence[Sequence[str]], config: AdaptConfig, *, progre
 
     if not config.enabled or len(groups) < config.min_faqs:
         return Adapted({"steps": 0, "skipped": True})
+    if config.objective not in ("prototypes", "pairs"):
+        raise ValueError(f"unknown adaptation objective {config.objective!r}")
     n_texts = sum(len(g) for g in groups)
-    steps = plan_steps(n_texts, config, len(groups))
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
     # Query encoding may have left torch on one thread (see encoder.py); training wants all.
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     if TopLayerRunner.supports(model, config.train_layers):
-        return _adapt_top_layers(model, groups, config, steps, rng, progress)
+        return _adapt_top_layers(model, groups, config, plan_steps(n_texts, config, len(groups)), rng, progress)
+    steps = plan_steps(n_texts, config, len(groups), objective=config.objective)
     return _adapt_whole_model(model, groups, config, steps, rng, progress)
 
 
@@ -123,26 +145,18 @@ def _bar(progress: bool, total: int, desc: str, unit: str):
     return tqdm(total=total, desc=desc, unit=unit)
 
 
-def _train(parameters, embed, batches, config: AdaptConfig, steps: int, bar, extra_loss=None) -> list[float]:
-    """Symmetric InfoNCE over (anchor, positive) batches; `embed` maps a batch to unit vectors."""
+def _optimise(param_groups: list[dict], batch_losses, steps: int, bar) -> list[float]:
+    """AdamW with warm-up and linear decay over `steps`; `batch_losses` yields one loss a step."""
     import torch
-    import torch.nn.functional as F
 
-    parameters = list(parameters)
-    optimizer = torch.optim.AdamW(parameters, lr=config.learning_rate, weight_decay=0.01)
+    parameters = [p for group in param_groups for p in group["params"]]
+    optimizer = torch.optim.AdamW(param_groups, weight_decay=0.01)
     warmup = max(1, steps // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / max(1, steps - warmup))
     )
     losses: list[float] = []
-    for anchors, positives in batches:
-        emb = embed(list(anchors) + list(positives))
-        a, p = emb[: len(anchors)], emb[len(anchors):]
-        logits = config.scale * a @ p.T
-        target = torch.arange(len(anchors))
-        loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
-        if extra_loss is not None:
-            loss = loss + extra_loss(emb, list(anchors) + list(positives))
+    for loss in batch_losses:
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(parameters, 1.0)
@@ -155,6 +169,77 @@ def _train(parameters, embed, batches, config: AdaptConfig, steps: int, bar, ext
     return losses
 
 
+def _train(parameters, embed, batches, config: AdaptConfig, steps: int, bar, extra_loss=None) -> list[float]:
+    """Symmetric InfoNCE over (anchor, positive) batches; `embed` maps a batch to unit vectors."""
+    import torch
+    import torch.nn.functional as F
+
+    def batch_losses():
+        for anchors, positives in batches:
+            emb = embed(list(anchors) + list(positives))
+            a, p = emb[: len(anchors)], emb[len(anchors):]
+            logits = config.scale * a @ p.T
+            target = torch.arange(len(anchors))
+            loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+            if extra_loss is not None:
+                loss = loss + extra_loss(emb, list(anchors) + list(positives))
+            yield loss
+
+    return _optimise([{"params": list(parameters), "lr": config.learning_rate}], batch_losses(), steps, bar)
+
+
+def _train_prototypes(model, embed, groups, config: AdaptConfig, steps: int, rng: random.Random, bar) -> list[float]:
+    """Cross-entropy of phrasings against all FAQs through a cosine classifier (see module doc)."""
+    import torch
+    import torch.nn.functional as F
+
+    texts = [t for g in groups for t in g]
+    labels = torch.tensor([faq for faq, g in enumerate(groups) for _ in g], dtype=torch.long)
+    with torch.no_grad():
+        model.eval()
+        frozen = torch.cat([embed(texts[s:s + 256]) for s in range(0, len(texts), 256)])
+        model.train()
+    centroids = torch.zeros(len(groups), frozen.shape[1]).index_add_(0, labels, frozen)
+    classifier = torch.nn.Parameter(F.normalize(centroids, dim=-1))
+    per_batch = min(config.batch_texts, len(texts))
+
+    def batch_losses():
+        order: list[int] = []
+        for _ in range(steps):
+            if len(order) < per_batch:  # a fresh shuffle per pass: every phrasing once a pass
+                order += rng.sample(range(len(texts)), len(texts))
+            batch, order = order[:per_batch], order[per_batch:]
+            emb = embed([texts[i] for i in batch])
+            logits = config.scale * emb @ F.normalize(classifier, dim=-1).T
+            yield F.cross_entropy(logits, labels[torch.tensor(batch)])
+
+    param_groups = [
+        {"params": list(model.parameters()), "lr": config.learning_rate},
+        {"params": [classifier], "lr": config.classifier_lr, "weight_decay": 0.0},
+    ]
+    return _optimise(param_groups, batch_losses(), steps, bar)
+
+
+def _embed_by_length(model, preprocess, texts, chunk: int = 32):
+    """Unit sentence embeddings with gradients, run in chunks of similar length.
+
+    Padding a random batch to its longest phrasing more than doubled the cost of a step
+    (phrasings average ~16 tokens, the longest are 48+)."""
+    import torch
+    import torch.nn.functional as F
+
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    parts = []
+    for start in range(0, len(order), chunk):
+        features = preprocess([texts[i] for i in order[start:start + chunk]])
+        features = {k: v for k, v in features.items() if hasattr(v, "to")}
+        parts.append(model(features)["sentence_embedding"])
+    stacked = torch.cat(parts)
+    inverse = torch.empty(len(order), dtype=torch.long)
+    inverse[torch.tensor(order)] = torch.arange(len(order))
+    return F.normalize(stacked[inverse], dim=-1)
+
+
 def _report(steps: int, losses: list[float], **extra) -> dict:
     report = {"steps": steps, "first_loss": round(losses[0], 4), "last_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4)}
     report.update(extra)
@@ -163,27 +248,26 @@ def _report(steps: int, losses: list[float], **extra) -> dict:
 
 
 def _adapt_whole_model(model, groups, config: AdaptConfig, steps: int, rng: random.Random, progress: bool) -> Adapted:
-    import torch.nn.functional as F
-
     old_max = model.max_seq_length
     model.max_seq_length = min(old_max or config.max_tokens, config.max_tokens)
     preprocess = getattr(model, "preprocess", None) or model.tokenize
 
     def embed(texts):
-        features = preprocess(texts)
-        features = {k: v for k, v in features.items() if hasattr(v, "to")}
-        return F.normalize(model(features)["sentence_embedding"], dim=-1)
+        return _embed_by_length(model, preprocess, texts)
 
     bar = _bar(progress, steps, "adapting encoder", "step")
     model.train()
     try:
-        losses = _train(model.parameters(), embed, _batches(groups, config, steps, rng), config, steps, bar)
+        if config.objective == "prototypes":
+            losses = _train_prototypes(model, embed, groups, config, steps, rng, bar)
+        else:
+            losses = _train(model.parameters(), embed, _batches(groups, config, steps, rng), config, steps, bar)
     finally:
         if bar is not None:
             bar.close()
         model.eval()
         model.max_seq_length = old_max
-    return Adapted(_report(steps, losses, layers="all"))
+    return Adapted(_report(steps, losses, layers="all", objective=config.objective))
 
 
 def _adapt_top_layers(model, groups, config: AdaptConfig, steps: int, rng: random.Random, progress: bool) -> Adapted:

@@ -28,6 +28,7 @@ from knowledge_base.adaptation import AdaptConfig, TopLayerRunner, _batches, _la
 from knowledge_base.calibration import CalibrationInput, calibrate, evaluate_setting
 from knowledge_base.encoder import DEFAULT_MODEL, load_encoder
 from knowledge_base.head import HeadConfig, log_softmax, train_head
+from knowledge_base.thresholds import DEFAULT_THRESHOLDS
 from knowledge_base.scoring import centroids_of
 
 
@@ -136,7 +137,7 @@ def main() -> None:
             o, tp, tr = res["clinc150_check"]
             m = evaluate_setting(tp[:, 0], tp[:, 1], tr >= 0, o[:, 0] == tr, th.answer, th.margin)
             out.append(f"check@calib ans {th.answer:.3f}: ac {m['answered_correct']:.3f} wrong {m['wrong']:.3f} oos {m['oos_rejected']:.3f}")
-            m2 = evaluate_setting(tp[:, 0], tp[:, 1], tr >= 0, o[:, 0] == tr, 0.68, 0.0)
+            m2 = evaluate_setting(tp[:, 0], tp[:, 1], tr >= 0, o[:, 0] == tr, DEFAULT_THRESHOLDS.answer, DEFAULT_THRESHOLDS.margin)
             out.append(f"defaults: ac {m2['answered_correct']:.3f} wrong {m2['wrong']:.3f} oos {m2['oos_rejected']:.3f}")
         print(f"[{spec or 'default'}] steps {steps} loss {losses[0]:.3f}->{np.mean(losses[-10:]):.3f} "
               f"train {train_s:.0f}s (cpu {train_cpu:.0f}s) | " + " | ".join(out), flush=True)

@@ -73,6 +73,40 @@ def test_small_faqs_count_epochs_with_their_smaller_batches():
     assert plan_steps(10_000, config, n_faqs=77) == 150
 
 
+def test_prototype_steps_count_passes_over_the_phrasings():
+    config = AdaptConfig(batch_texts=64, passes=4, min_steps=20, max_steps=150)
+    assert plan_steps(770, config, n_faqs=77, objective="prototypes") == 49
+    assert plan_steps(30, config, n_faqs=3, objective="prototypes") == 20
+    assert plan_steps(10_000, config, n_faqs=77, objective="prototypes") == 150
+
+
+def test_prototype_objective_trains_the_whole_encoder_and_adds_nothing_to_it():
+    import pytest
+    import torch
+
+    from knowledge_base.adaptation import adapt
+
+    encoder = _base_model()
+    before = [p.detach().clone() for p in encoder.model.parameters()]
+    sentences = [t for g in GROUPS for t in g]
+    vectors_before = encoder.encode(sentences)
+    result = adapt(encoder.model, GROUPS, AdaptConfig(min_steps=3, max_steps=3, learning_rate=1e-3))
+    assert result.report["objective"] == "prototypes" and result.report["steps"] == 3
+    after = list(encoder.model.parameters())
+    assert len(after) == len(before)  # the classifier is thrown away
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+    assert not encoder.model.training
+    # Phrasings of one FAQ end up closer to each other than before.
+    import numpy as np
+
+    vectors_after = encoder.encode(sentences)
+    def within(v):
+        return float(np.mean([v[i] @ v[j] for i in range(3) for j in range(3) if i != j]))
+    assert within(vectors_after) > within(vectors_before)
+    with pytest.raises(ValueError):
+        adapt(encoder.model, GROUPS, AdaptConfig(objective="triplets"))
+
+
 def test_optional_label_loss_trains_and_keeps_the_classifier_out_of_the_model():
     import numpy as np
 

@@ -11,7 +11,8 @@ def test_defaults_adapt_the_whole_model(monkeypatch: pytest.MonkeyPatch) -> None
     for name in ("HELPLINE_KB_ADAPT", "HELPLINE_KB_ADAPT_MAX_STEPS", "HELPLINE_KB_ADAPT_LAYERS"):
         monkeypatch.delenv(name, raising=False)
     adapt = default_build_config().adapt
-    assert adapt.enabled and adapt.train_layers == 0 and adapt.max_steps == 60
+    assert adapt.enabled and adapt.train_layers == 0 and adapt.max_steps == 150
+    assert adapt.objective == "prototypes"
 
 
 def test_environment_chooses_steps_layers_and_off(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -27,4 +28,4 @@ def test_a_malformed_value_is_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HELPLINE_KB_ADAPT_LAYERS", "three")
     monkeypatch.setenv("HELPLINE_KB_ADAPT_MAX_STEPS", "many")
     adapt = default_build_config().adapt
-    assert adapt.train_layers == 0 and adapt.max_steps == 60
+    assert adapt.train_layers == 0 and adapt.max_steps == 150
