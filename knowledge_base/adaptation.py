@@ -188,19 +188,36 @@ def _train(parameters, embed, batches, config: AdaptConfig, steps: int, bar, ext
     return _optimise([{"params": list(parameters), "lr": config.learning_rate}], batch_losses(), steps, bar)
 
 
-def _train_prototypes(model, embed, groups, config: AdaptConfig, steps: int, rng: random.Random, bar) -> list[float]:
+def _frozen_centroids(embed, groups, progress: bool):
+    """Unit mean vector of each FAQ's phrasings under the encoder as it is (no gradients)."""
+    import torch
+    import torch.nn.functional as F
+
+    texts = [t for g in groups for t in g]
+    labels = torch.tensor([faq for faq, g in enumerate(groups) for _ in g], dtype=torch.long)
+    bar = _bar(progress, len(texts), "adapting encoder: FAQ centroids", "text")
+    parts = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(texts), 256):
+                parts.append(embed(texts[start:start + 256]))
+                if bar is not None:
+                    bar.update(len(parts[-1]))
+    finally:
+        if bar is not None:
+            bar.close()
+    vectors = torch.cat(parts)
+    return F.normalize(torch.zeros(len(groups), vectors.shape[1]).index_add_(0, labels, vectors), dim=-1)
+
+
+def _train_prototypes(model, embed, groups, centroids, config: AdaptConfig, steps: int, rng: random.Random, bar) -> list[float]:
     """Cross-entropy of phrasings against all FAQs through a cosine classifier (see module doc)."""
     import torch
     import torch.nn.functional as F
 
     texts = [t for g in groups for t in g]
     labels = torch.tensor([faq for faq, g in enumerate(groups) for _ in g], dtype=torch.long)
-    with torch.no_grad():
-        model.eval()
-        frozen = torch.cat([embed(texts[s:s + 256]) for s in range(0, len(texts), 256)])
-        model.train()
-    centroids = torch.zeros(len(groups), frozen.shape[1]).index_add_(0, labels, frozen)
-    classifier = torch.nn.Parameter(F.normalize(centroids, dim=-1))
+    classifier = torch.nn.Parameter(centroids.clone())
     per_batch = min(config.batch_texts, len(texts))
 
     def batch_losses():
@@ -220,24 +237,18 @@ def _train_prototypes(model, embed, groups, config: AdaptConfig, steps: int, rng
     return _optimise(param_groups, batch_losses(), steps, bar)
 
 
-def _embed_by_length(model, preprocess, texts, chunk: int = 32):
-    """Unit sentence embeddings with gradients, run in chunks of similar length.
+def _in_length_order(items, length, run, chunk: int = 32):
+    """`run` over chunks of items of similar length; its output rows back in the items' order.
 
-    Padding a random batch to its longest phrasing more than doubled the cost of a step
-    (phrasings average ~16 tokens, the longest are 48+)."""
+    Why: padding a random batch to its longest phrasing more than doubled the cost of a
+    training step (phrasings average ~16 tokens, the longest are 48+)."""
     import torch
-    import torch.nn.functional as F
 
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    parts = []
-    for start in range(0, len(order), chunk):
-        features = preprocess([texts[i] for i in order[start:start + chunk]])
-        features = {k: v for k, v in features.items() if hasattr(v, "to")}
-        parts.append(model(features)["sentence_embedding"])
-    stacked = torch.cat(parts)
+    order = sorted(range(len(items)), key=lambda i: length(items[i]))
+    stacked = torch.cat([run([items[i] for i in order[s:s + chunk]]) for s in range(0, len(order), chunk)])
     inverse = torch.empty(len(order), dtype=torch.long)
     inverse[torch.tensor(order)] = torch.arange(len(order))
-    return F.normalize(stacked[inverse], dim=-1)
+    return stacked[inverse]
 
 
 def _report(steps: int, losses: list[float], **extra) -> dict:
@@ -248,19 +259,30 @@ def _report(steps: int, losses: list[float], **extra) -> dict:
 
 
 def _adapt_whole_model(model, groups, config: AdaptConfig, steps: int, rng: random.Random, progress: bool) -> Adapted:
+    import torch.nn.functional as F
+
     old_max = model.max_seq_length
     model.max_seq_length = min(old_max or config.max_tokens, config.max_tokens)
     preprocess = getattr(model, "preprocess", None) or model.tokenize
 
-    def embed(texts):
-        return _embed_by_length(model, preprocess, texts)
+    def run(texts):
+        features = {k: v for k, v in preprocess(texts).items() if hasattr(v, "to")}
+        return model(features)["sentence_embedding"]
 
-    bar = _bar(progress, steps, "adapting encoder", "step")
-    model.train()
+    def embed(texts):
+        return F.normalize(_in_length_order(texts, len, run), dim=-1)
+
+    bar = None
     try:
         if config.objective == "prototypes":
-            losses = _train_prototypes(model, embed, groups, config, steps, rng, bar)
+            model.eval()
+            centroids = _frozen_centroids(embed, groups, progress)
+            bar = _bar(progress, steps, "adapting encoder", "step")
+            model.train()
+            losses = _train_prototypes(model, embed, groups, centroids, config, steps, rng, bar)
         else:
+            bar = _bar(progress, steps, "adapting encoder", "step")
+            model.train()
             losses = _train(model.parameters(), embed, _batches(groups, config, steps, rng), config, steps, bar)
     finally:
         if bar is not None:
@@ -405,18 +427,9 @@ class TopLayerRunner:
         return states
 
     def embed(self, states, chunk: int = 32):
-        """Normalised sentence embeddings from cached states (grad flows into the top layers).
-
-        The batch is run in chunks of similar length: padding a random batch to its longest
-        phrasing tripled the cost of a step (mean 16 tokens, longest 60+)."""
-        import torch
-
-        order = sorted(range(len(states)), key=lambda i: len(states[i]))
-        parts = [self._embed_padded([states[i] for i in order[s:s + chunk]]) for s in range(0, len(order), chunk)]
-        stacked = torch.cat(parts)
-        inverse = torch.empty(len(order), dtype=torch.long)
-        inverse[torch.tensor(order)] = torch.arange(len(order))
-        return stacked[inverse]
+        """Normalised sentence embeddings from cached states (grad flows into the top layers),
+        run in chunks of similar length."""
+        return _in_length_order(states, len, self._embed_padded, chunk)
 
     def _embed_padded(self, states):
         import torch
