@@ -52,6 +52,24 @@ def score_all(fv, rows, n, qv, head_cfg: HeadConfig, alpha=0.5, beta=0.1):
     return s
 
 
+def top3(scores: np.ndarray, truth: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], float]:
+    """((top-3 FAQ indices, their scores, truth), top-1 accuracy over the in-scope queries)."""
+    order = np.argsort(-scores, axis=1)[:, :3]
+    ins = truth >= 0
+    return (order, np.take_along_axis(scores, order, axis=1), truth), float((order[ins, 0] == truth[ins]).mean())
+
+
+def clinc_check(res: dict, classes: list[str]) -> tuple[float, dict, dict]:
+    """Calibrate on clinc150_calib, then (answer threshold, metrics at it, metrics at the defaults) on clinc150_check."""
+    o, tp, tr = res["clinc150_calib"]
+    th = calibrate(CalibrationInput([[classes[i] for i in r] for r in o], tp.tolist(),
+                                    [classes[x] if x >= 0 else None for x in tr]), score_name="sweep")
+    o, tp, tr = res["clinc150_check"]
+    m = evaluate_setting(tp[:, 0], tp[:, 1], tr >= 0, o[:, 0] == tr, th.answer, th.margin)
+    m2 = evaluate_setting(tp[:, 0], tp[:, 1], tr >= 0, o[:, 0] == tr, DEFAULT_THRESHOLDS.answer, DEFAULT_THRESHOLDS.margin)
+    return th.answer, m, m2
+
+
 def parse(spec: str, base: AdaptConfig) -> AdaptConfig:
     cfg = base
     for item in filter(None, spec.split(",")):
@@ -123,21 +141,11 @@ def main() -> None:
         qvs = {name: runner.encode_cached(qs) for name, (qs, _) in qsets.items()}
         for beta in [float(b) for b in args.beta.split(",")]:
           for name, (qs, truth) in qsets.items():
-            s = score_all(fv, rows, len(classes), qvs[name], head_cfg, beta=beta)
-            order = np.argsort(-s, axis=1)[:, :3]
-            top = np.take_along_axis(s, order, axis=1)
-            ins = truth >= 0
-            top1 = float((order[ins, 0] == truth[ins]).mean())
-            res[name] = (order, top, truth)
+            res[name], top1 = top3(score_all(fv, rows, len(classes), qvs[name], head_cfg, beta=beta), truth)
             out.append(f"b{beta} {name} top1 {top1:.4f}")
           if args.clinc:
-            o, tp, tr = res["clinc150_calib"]
-            th = calibrate(CalibrationInput([[classes[i] for i in r] for r in o], tp.tolist(),
-                                            [classes[x] if x >= 0 else None for x in tr]), score_name="sweep")
-            o, tp, tr = res["clinc150_check"]
-            m = evaluate_setting(tp[:, 0], tp[:, 1], tr >= 0, o[:, 0] == tr, th.answer, th.margin)
-            out.append(f"check@calib ans {th.answer:.3f}: ac {m['answered_correct']:.3f} wrong {m['wrong']:.3f} oos {m['oos_rejected']:.3f}")
-            m2 = evaluate_setting(tp[:, 0], tp[:, 1], tr >= 0, o[:, 0] == tr, DEFAULT_THRESHOLDS.answer, DEFAULT_THRESHOLDS.margin)
+            answer, m, m2 = clinc_check(res, classes)
+            out.append(f"check@calib ans {answer:.3f}: ac {m['answered_correct']:.3f} wrong {m['wrong']:.3f} oos {m['oos_rejected']:.3f}")
             out.append(f"defaults: ac {m2['answered_correct']:.3f} wrong {m2['wrong']:.3f} oos {m2['oos_rejected']:.3f}")
         print(f"[{spec or 'default'}] steps {steps} loss {losses[0]:.3f}->{np.mean(losses[-10:]):.3f} "
               f"train {train_s:.0f}s (cpu {train_cpu:.0f}s) | " + " | ".join(out), flush=True)

@@ -30,10 +30,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from adapt_sweep import parse, read, score_all  # noqa: E402  (same folder, dev tools)
+from adapt_sweep import clinc_check, parse, read, score_all, top3  # noqa: E402  (same folder, dev tools)
 
 from knowledge_base.adaptation import AdaptConfig, adapt  # noqa: E402
-from knowledge_base.calibration import CalibrationInput, calibrate, evaluate_setting  # noqa: E402
 from knowledge_base.encoder import DEFAULT_MODEL, load_encoder  # noqa: E402
 from knowledge_base.head import HeadConfig  # noqa: E402
 
@@ -99,17 +98,10 @@ def main() -> None:
         fv = encode(ftexts)
         out, res = [], {}
         for name, (qt, truth) in qsets.items():
-            s = score_all(fv, rows, len(classes), encode(qt), HeadConfig())
-            order = np.argsort(-s, axis=1)[:, :3]
-            ins = truth >= 0
-            res[name] = (order, np.take_along_axis(s, order, axis=1), truth)
-            out.append(f"{name} top1 {(order[ins, 0] == truth[ins]).mean():.4f}")
+            res[name], top1 = top3(score_all(fv, rows, len(classes), encode(qt), HeadConfig()), truth)
+            out.append(f"{name} top1 {top1:.4f}")
         if args.clinc:
-            o, tp, tr = res["clinc150_calib"]
-            th = calibrate(CalibrationInput([[classes[i] for i in r] for r in o], tp.tolist(),
-                                            [classes[x] if x >= 0 else None for x in tr]), score_name="sweep")
-            o, tp, tr = res["clinc150_check"]
-            m = evaluate_setting(tp[:, 0], tp[:, 1], tr >= 0, o[:, 0] == tr, th.answer, th.margin)
+            _, m, _ = clinc_check(res, classes)
             out.append(f"check@calib ac {m['answered_correct']:.3f} wrong {m['wrong']:.3f} oos {m['oos_rejected']:.3f}")
         print(f"[{spec or 'default'}] steps {report['steps']} train {train_s:.0f}s | " + " | ".join(out), flush=True)
 
