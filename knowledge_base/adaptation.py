@@ -188,13 +188,11 @@ def _train(parameters, embed, batches, config: AdaptConfig, steps: int, bar, ext
     return _optimise([{"params": list(parameters), "lr": config.learning_rate}], batch_losses(), steps, bar)
 
 
-def _frozen_centroids(embed, groups, progress: bool):
+def _frozen_centroids(embed, texts: list[str], labels, n_faqs: int, progress: bool):
     """Unit mean vector of each FAQ's phrasings under the encoder as it is (no gradients)."""
     import torch
     import torch.nn.functional as F
 
-    texts = [t for g in groups for t in g]
-    labels = torch.tensor([faq for faq, g in enumerate(groups) for _ in g], dtype=torch.long)
     bar = _bar(progress, len(texts), "adapting encoder: FAQ centroids", "text")
     parts = []
     try:
@@ -207,16 +205,15 @@ def _frozen_centroids(embed, groups, progress: bool):
         if bar is not None:
             bar.close()
     vectors = torch.cat(parts)
-    return F.normalize(torch.zeros(len(groups), vectors.shape[1]).index_add_(0, labels, vectors), dim=-1)
+    return F.normalize(torch.zeros(n_faqs, vectors.shape[1]).index_add_(0, labels, vectors), dim=-1)
 
 
-def _train_prototypes(model, embed, groups, centroids, config: AdaptConfig, steps: int, rng: random.Random, bar) -> list[float]:
+def _train_prototypes(model, embed, texts: list[str], labels, centroids, config: AdaptConfig, steps: int,
+                      rng: random.Random, bar) -> list[float]:
     """Cross-entropy of phrasings against all FAQs through a cosine classifier (see module doc)."""
     import torch
     import torch.nn.functional as F
 
-    texts = [t for g in groups for t in g]
-    labels = torch.tensor([faq for faq, g in enumerate(groups) for _ in g], dtype=torch.long)
     classifier = torch.nn.Parameter(centroids.clone())
     per_batch = min(config.batch_texts, len(texts))
 
@@ -259,6 +256,7 @@ def _report(steps: int, losses: list[float], **extra) -> dict:
 
 
 def _adapt_whole_model(model, groups, config: AdaptConfig, steps: int, rng: random.Random, progress: bool) -> Adapted:
+    import torch
     import torch.nn.functional as F
 
     old_max = model.max_seq_length
@@ -275,11 +273,13 @@ def _adapt_whole_model(model, groups, config: AdaptConfig, steps: int, rng: rand
     bar = None
     try:
         if config.objective == "prototypes":
+            texts = [t for g in groups for t in g]
+            labels = torch.tensor([faq for faq, g in enumerate(groups) for _ in g], dtype=torch.long)
             model.eval()
-            centroids = _frozen_centroids(embed, groups, progress)
+            centroids = _frozen_centroids(embed, texts, labels, len(groups), progress)
             bar = _bar(progress, steps, "adapting encoder", "step")
             model.train()
-            losses = _train_prototypes(model, embed, groups, centroids, config, steps, rng, bar)
+            losses = _train_prototypes(model, embed, texts, labels, centroids, config, steps, rng, bar)
         else:
             bar = _bar(progress, steps, "adapting encoder", "step")
             model.train()
