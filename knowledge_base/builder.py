@@ -15,6 +15,7 @@ import numpy as np
 from .adaptation import AdaptConfig, adapt
 from .encoder import Encoder, SentenceTransformerEncoder, canonical_model_name, load_encoder
 from .head import HeadConfig, train_head
+from .id_phrasing import texts_with_id
 from .index import EXACT_LIMIT, VectorIndex
 from .manifest import Manifest
 from .records import FaqEntry
@@ -31,6 +32,8 @@ class BuildConfig:
 
     score: str = SCORE_NAME
     exact_limit: int = EXACT_LIMIT
+    # Add an FAQ id that reads as words ("card_arrival") as one more phrasing (id_phrasing.py).
+    id_phrasings: bool = True
     adapt: AdaptConfig = field(default_factory=AdaptConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
 
@@ -41,13 +44,15 @@ class BuildConfig:
 ENV_ADAPT = "HELPLINE_KB_ADAPT"  # "0" turns encoder adaptation off
 ENV_ADAPT_STEPS = "HELPLINE_KB_ADAPT_MAX_STEPS"
 ENV_ADAPT_LAYERS = "HELPLINE_KB_ADAPT_LAYERS"  # top layers trained on cached states; 0 = whole model
+ENV_ID_PHRASINGS = "HELPLINE_KB_ID_PHRASINGS"  # "0": do not add ids that read as words as phrasings
+_OFF = ("0", "false", "no", "off")
 
 
 def default_build_config() -> BuildConfig:
     """The build settings in force, from the environment (so CLI and bot agree)."""
     adapt_cfg = AdaptConfig()
     flag = os.environ.get(ENV_ADAPT, "").strip().lower()
-    if flag in ("0", "false", "no", "off"):
+    if flag in _OFF:
         adapt_cfg = replace(adapt_cfg, enabled=False)
     steps = os.environ.get(ENV_ADAPT_STEPS, "").strip()
     if steps:
@@ -61,13 +66,18 @@ def default_build_config() -> BuildConfig:
             adapt_cfg = replace(adapt_cfg, train_layers=max(0, int(layers)))
         except ValueError:
             logger.warning("ignoring %s=%r (not an integer)", ENV_ADAPT_LAYERS, layers)
-    return BuildConfig(adapt=adapt_cfg)
+    id_phrasings = os.environ.get(ENV_ID_PHRASINGS, "").strip().lower() not in _OFF
+    return BuildConfig(adapt=adapt_cfg, id_phrasings=id_phrasings)
 
 
 # For tests and quick experiments: plain embeddings, no training at build time.
 PLAIN_BUILD_CONFIG = BuildConfig(adapt=AdaptConfig(enabled=False), head=HeadConfig(enabled=False))
 
 
+def _phrasings(entry: FaqEntry, config: BuildConfig) -> list[str]:
+    """What the index embeds for one FAQ: its texts, plus its id when the id reads as words."""
+    texts = entry.texts()
+    return texts_with_id(entry.id, texts) if config.id_phrasings else texts
 
 
 def build_index(
@@ -111,7 +121,7 @@ def build_from_entries(
                 logger.info("index %s is up to date (content %s, model %s)", existing.version, digest[:12], model_name)
                 return existing
         started = time.perf_counter()
-        groups = [entry.texts() for entry in entries]
+        groups = [_phrasings(entry, config) for entry in entries]
         texts = [text for group in groups for text in group]
         rows = np.asarray([i for i, group in enumerate(groups) for _ in group], dtype=np.int32)
         tmp_dir = new_version_dir(index_dir)
