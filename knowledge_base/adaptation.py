@@ -29,6 +29,8 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
+from .augment import with_noisy_copies
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -62,6 +64,9 @@ class AdaptConfig:
     # not beat the contrastive loss alone in our runs (docs/knowledge_base.md).
     label_loss: float = 0.0
     max_tokens: int = 48  # whole-model path: phrasings are short; truncating bounds outliers
+    # Whole-model path: noisy copies of each phrasing (words dropped, two swapped) added for
+    # training only (augment.py); they also count towards the steps, within max_steps.
+    noisy_copies: int = 1
     seed: int = 0
     min_faqs: int = 2  # contrast needs at least two FAQs
 
@@ -133,6 +138,9 @@ def adapt(model, groups: Sequence[Sequence[str]], config: AdaptConfig, *, progre
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     if TopLayerRunner.supports(model, config.train_layers):
         return _adapt_top_layers(model, groups, config, plan_steps(n_texts, config, len(groups)), rng, progress)
+    if config.noisy_copies > 0:
+        groups = with_noisy_copies(groups, config.noisy_copies, random.Random(config.seed))
+        n_texts = sum(len(g) for g in groups)
     steps = plan_steps(n_texts, config, len(groups), objective=config.objective)
     return _adapt_whole_model(model, groups, config, steps, rng, progress)
 
@@ -289,7 +297,7 @@ def _adapt_whole_model(model, groups, config: AdaptConfig, steps: int, rng: rand
             bar.close()
         model.eval()
         model.max_seq_length = old_max
-    return Adapted(_report(steps, losses, layers="all", objective=config.objective))
+    return Adapted(_report(steps, losses, layers="all", objective=config.objective, noisy_copies=config.noisy_copies))
 
 
 def _adapt_top_layers(model, groups, config: AdaptConfig, steps: int, rng: random.Random, progress: bool) -> Adapted:
