@@ -2,7 +2,7 @@
 
 Why: with ten phrasings per FAQ the adaptation sees each one a few times and starts to
 learn them by heart. A copy with a word or two dropped and two neighbouring words swapped
-("still waiting on my card" -> "still on my card waiting") keeps the meaning a customer
+("still waiting on my card" -> "still on waiting card") keeps the meaning a customer
 would recognise while changing the exact token sequence, so the encoder has to rely on
 what the phrasings share. Same spirit as EDA (Wei and Zou, 2019), without synonym lists:
 nothing here depends on the language or on a word list. Measured on BANKING77 with 10

@@ -118,3 +118,12 @@ def test_optional_label_loss_trains_and_keeps_the_classifier_out_of_the_model():
     result = adapt(encoder.model, GROUPS, AdaptConfig(train_layers=1, label_loss=1.0, min_steps=2, max_steps=2))
     assert result.report["steps"] == 2 and np.isfinite(result.vectors).all()
     assert sum(1 for _ in encoder.model.parameters()) == n_params  # the classifier is discarded
+
+
+def test_noisy_copies_only_when_their_passes_fit_the_step_cap():
+    from knowledge_base.adaptation import _copies_fit
+
+    config = AdaptConfig(batch_texts=64, passes=4, max_steps=150, noisy_copies=1)
+    assert _copies_fit(847, config)  # BANKING77, 10 phrasings per FAQ: 106 steps
+    assert not _copies_fit(8_079, config)  # all phrasings: the cap binds, copies would displace phrasings
+    assert not _copies_fit(847, AdaptConfig(noisy_copies=0))
