@@ -26,7 +26,7 @@ import logging
 import math
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Sequence
 
 from .augment import with_noisy_copies
@@ -153,6 +153,8 @@ def adapt(model, groups: Sequence[Sequence[str]], config: AdaptConfig, *, progre
     if _copies_fit(n_texts, config):
         groups = with_noisy_copies(groups, config.noisy_copies, random.Random(config.seed))
         n_texts = sum(len(g) for g in groups)
+    else:
+        config = replace(config, noisy_copies=0)  # so the report says what training saw
     steps = plan_steps(n_texts, config, len(groups), objective=config.objective)
     return _adapt_whole_model(model, groups, config, steps, rng, progress)
 
