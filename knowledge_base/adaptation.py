@@ -85,15 +85,18 @@ def plan_steps(n_texts: int, config: AdaptConfig, n_faqs: int | None = None, obj
     Pairs: a batch holds at most one pair per FAQ, so a small FAQ has small batches and
     its epochs are counted with that batch size. Prototypes: `passes` over the phrasings
     in batches of `batch_texts`."""
+    return max(config.min_steps, min(config.max_steps, _steps_for_passes(n_texts, config, n_faqs, objective)))
+
+
+def _steps_for_passes(n_texts: int, config: AdaptConfig, n_faqs: int | None, objective: str) -> int:
+    """Steps for all configured passes over `n_texts`, before the bounds."""
     if objective == "prototypes":
-        steps = math.ceil(config.passes * n_texts / max(1, min(config.batch_texts, n_texts)))
-    else:
-        per_batch = min(config.batch_faqs, n_faqs) if n_faqs else config.batch_faqs
-        steps = math.ceil(config.epochs * n_texts / max(1, per_batch))
-    return max(config.min_steps, min(config.max_steps, steps))
+        return math.ceil(config.passes * n_texts / max(1, min(config.batch_texts, n_texts)))
+    per_batch = min(config.batch_faqs, n_faqs) if n_faqs else config.batch_faqs
+    return math.ceil(config.epochs * n_texts / max(1, per_batch))
 
 
-def _copies_fit(n_texts: int, config: AdaptConfig) -> bool:
+def _copies_fit(n_texts: int, n_faqs: int, config: AdaptConfig) -> bool:
     """Noisy copies only when every pass over phrasings and copies fits within max_steps.
 
     Why: once the step cap binds (a large FAQ), copies take the place of real phrasings in
@@ -101,8 +104,8 @@ def _copies_fit(n_texts: int, config: AdaptConfig) -> bool:
     lower with them, while a 10-phrasing FAQ gained (docs/knowledge_base.md)."""
     if config.noisy_copies <= 0:
         return False
-    per_batch = max(1, min(config.batch_texts, n_texts))
-    return math.ceil(config.passes * n_texts * (1 + config.noisy_copies) / per_batch) <= config.max_steps
+    with_copies = n_texts * (1 + config.noisy_copies)
+    return _steps_for_passes(with_copies, config, n_faqs, config.objective) <= config.max_steps
 
 
 def _batches(groups: Sequence[Sequence], config: AdaptConfig, steps: int, rng: random.Random):
@@ -150,7 +153,7 @@ def adapt(model, groups: Sequence[Sequence[str]], config: AdaptConfig, *, progre
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     if TopLayerRunner.supports(model, config.train_layers):
         return _adapt_top_layers(model, groups, config, plan_steps(n_texts, config, len(groups)), rng, progress)
-    if _copies_fit(n_texts, config):
+    if _copies_fit(n_texts, len(groups), config):
         groups = with_noisy_copies(groups, config.noisy_copies, random.Random(config.seed))
         n_texts = sum(len(g) for g in groups)
     else:

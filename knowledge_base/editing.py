@@ -30,7 +30,7 @@ from typing import Iterator
 
 import yaml
 
-from .records import FaqEntry
+from .records import FaqEntry, phrasing_key
 from .source import YAML_SUFFIXES, check_faq_files, dump_faq_yaml, yaml_files
 from .validation import FaqValidationError, Problem, check_yaml_text, display_path
 
@@ -140,14 +140,14 @@ def add_phrasings(
         path, original = _file_of(faq_dir, faq_id)
         before = _entries_of(original, path)
         current = next(e for e in before if e.id == faq_id)
-        known = {_key(t) for t in current.texts()}
+        known = {phrasing_key(t) for t in current.texts()}
         added: list[str] = []
         skipped: list[str] = []
         for text in wanted:
-            if _key(text) in known:
+            if phrasing_key(text) in known:
                 skipped.append(text)
             else:
-                known.add(_key(text))
+                known.add(phrasing_key(text))
                 added.append(text)
         if not added:
             raise FaqValidationError(
@@ -417,10 +417,6 @@ def _leading_comment(text: str) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
-
-
-def _key(text: str) -> str:
-    return " ".join(text.casefold().split())
 
 
 def _normalised(entry: FaqEntry) -> FaqEntry:

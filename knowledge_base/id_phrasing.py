@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from .records import phrasing_key
+
 _SEPARATORS = re.compile(r"[\W_]+")
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _VOWELS = frozenset("aeiouy")
@@ -52,6 +54,6 @@ def id_phrasing(faq_id: str) -> str | None:
 def texts_with_id(faq_id: str, texts: list[str]) -> list[str]:
     """`texts` plus the id's phrasing, unless it is a code or already one of the texts."""
     extra = id_phrasing(faq_id)
-    if extra is None or any(" ".join(t.casefold().split()) == extra for t in texts):
+    if extra is None or any(phrasing_key(t) == extra for t in texts):
         return list(texts)
     return [*texts, extra]

@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def phrasing_key(text: str) -> str:
+    """Two phrasings that differ only in case or spacing are the same phrasing."""
+    return " ".join(text.casefold().split())
+
+
 @dataclass(frozen=True)
 class FaqEntry:
     """One FAQ: the canonical question, other ways people ask it, and the answer."""
@@ -23,7 +28,7 @@ class FaqEntry:
         seen: set[str] = set()
         out: list[str] = []
         for text in [self.question, *self.phrasings]:
-            key = " ".join(text.casefold().split())
+            key = phrasing_key(text)
             if key and key not in seen:
                 seen.add(key)
                 out.append(text)

@@ -14,7 +14,7 @@ from typing import Iterable
 
 import yaml
 
-from .records import FaqEntry
+from .records import FaqEntry, phrasing_key
 
 ID_PATTERN = re.compile(r"^[a-z0-9_.-]+$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
@@ -226,7 +226,7 @@ def check_collection(located: list[tuple[FaqEntry, str, int]]) -> list[Problem]:
     owner: dict[str, tuple[str, str, int]] = {}
     for entry, file, line in located:
         for text in entry.texts():
-            key = " ".join(text.casefold().split())
+            key = phrasing_key(text)
             if key in owner and owner[key][0] != entry.id:
                 other_id, other_file, other_line = owner[key]
                 problems.append(

@@ -124,6 +124,6 @@ def test_noisy_copies_only_when_their_passes_fit_the_step_cap():
     from knowledge_base.adaptation import _copies_fit
 
     config = AdaptConfig(batch_texts=64, passes=4, max_steps=150, noisy_copies=1)
-    assert _copies_fit(847, config)  # BANKING77, 10 phrasings per FAQ: 106 steps
-    assert not _copies_fit(8_079, config)  # all phrasings: the cap binds, copies would displace phrasings
-    assert not _copies_fit(847, AdaptConfig(noisy_copies=0))
+    assert _copies_fit(847, 77, config)  # BANKING77, 10 phrasings per FAQ: 106 steps
+    assert not _copies_fit(8_079, 77, config)  # all phrasings: the cap binds, copies would displace phrasings
+    assert not _copies_fit(847, 77, AdaptConfig(noisy_copies=0))
