@@ -220,19 +220,22 @@ class HelpDesk:
     # -- agent side --------------------------------------------------------------------
 
     async def tell_customer(self, conversation_id: str, channel: str, drafts: list[OutboundDraft]) -> list[StoredMessage]:
-        """Store, then deliver, messages to a customer outside a bot turn."""
+        """Store, then deliver, messages to a customer outside a bot turn; returns them as
+        stored after delivery (status "undelivered" when they did not reach the customer)."""
         stored = await self._store.record_outbound(conversation_id, channel, drafts)
+        ids = [message.id for message in stored]
         if channel not in self._channels:
             # E.g. Telegram switched off while its chats still had tickets: the message is
             # stored (the transcript shows it) but nobody can be reached.
             logger.warning("channel %s is not running; message to conversation %s stored only",
                            channel, conversation_id)
-            return stored
+            await self._store.mark_undelivered(ids, f"the {channel} channel is not running")
+            return await self._store.messages(ids)
         try:
             await self._channels[channel].deliver(conversation_id, stored)
         except Exception:
             logger.exception("delivery to conversation %s failed", conversation_id)
-        return stored
+        return await self._store.messages(ids)
 
     async def after_ticket_change(self, ticket: TicketSummary) -> None:
         await self._console.ticket_changed(ticket.id)

@@ -305,6 +305,33 @@ class TranscriptStore:
 
         return await self._run(work)
 
+    async def messages(self, message_ids: list[int]) -> list[StoredMessage]:
+        """These messages as stored now (a status changed by delivery), in id order."""
+        if not message_ids:
+            return []
+        return await self._run(
+            lambda s: [
+                StoredMessage.of(row)
+                for row in s.scalars(select(Message).where(Message.id.in_(message_ids)).order_by(Message.id))
+            ]
+        )
+
+    async def mark_undelivered(self, message_ids: list[int], reason: str) -> int:
+        """Outgoing messages the channel could not hand over (the customer blocked the bot,
+        the channel is down): stored as sent, they would claim the customer saw them."""
+        if not message_ids:
+            return 0
+
+        def work(session: Session) -> int:
+            result = session.execute(
+                update(Message)
+                .where(Message.id.in_(message_ids), Message.direction == "out")
+                .values(status="undelivered", error=reason)
+            )
+            return int(result.rowcount or 0)
+
+        return await self._run(work)
+
     async def history(self, conversation_id: str, limit: int = 200) -> list[StoredMessage]:
         def work(session: Session) -> list[StoredMessage]:
             rows = session.scalars(

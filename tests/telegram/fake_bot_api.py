@@ -63,6 +63,7 @@ class FakeBotApi:
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # as they arrive
     webhook: dict[str, Any] | None = None
     blocked_chats: set[int] = field(default_factory=set)
+    refused_texts: set[str] = field(default_factory=set)  # sendMessage answers 400 for these
     bot_user: dict[str, Any] = field(
         default_factory=lambda: {
             "id": 777000111, "is_bot": True, "first_name": "Helpline", "username": "helpline_test_bot"
@@ -287,6 +288,8 @@ class FakeBotApi:
             return _error(403, BLOCKED)
         if not text.strip():
             return _error(400, "Bad Request: message text is empty")
+        if text in self.refused_texts:
+            return _error(400, "Bad Request: message can't be sent")
         if len(text.encode("utf-16-le")) // 2 > TEXT_LIMIT:
             return _error(400, "Bad Request: message is too long")
         problem = _keyboard_problem(params.get("reply_markup"))

@@ -87,6 +87,12 @@ async def test_a_customer_who_blocked_the_bot_is_not_sent_to_until_they_write_ag
         await ask(gw, "I'm back")
         await gw.settle()
         assert gw.api.sent_texts(CHAT) == ["echo: hello", "echo: I'm back"]
+        # The transcript does not claim the customer got what never reached them.
+        statuses = {m.text: m.status for m in await gw.history(CHAT) if m.direction == "out"}
+        assert statuses == {
+            "echo: hello": "sent", "An agent will be with you shortly.": "undelivered",
+            "You are number 2 in the queue.": "undelivered", "echo: I'm back": "sent",
+        }
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "blocked the bot" in logged
     for private in ("hello", "An agent will", "I'm back", "Customer"):
@@ -107,6 +113,27 @@ async def test_a_block_announced_by_telegram_stops_sending_and_an_unblock_resume
         await push(gw, CHAT, "Welcome back.")
         await gw.settle()
         assert gw.api.sent_texts(CHAT) == ["echo: hello", "Welcome back."]
+        statuses = [(m.text, m.status) for m in await gw.history(CHAT) if m.author == "agent"]
+        assert statuses == [("Are you still there?", "undelivered"), ("Welcome back.", "sent")]
+
+
+async def test_a_refused_message_is_marked_undelivered_and_the_rest_of_the_batch_waits(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_telegram_gateway(tmp_path, database_url, mode="webhook") as gw:
+        await ask(gw, "hello")
+        await gw.settle()
+        gw.api.refused_texts.add("Second.")
+        conversation_id = await gw.conversation_of(CHAT)
+        drafts = [OutboundDraft(text, author="agent") for text in ("First.", "Second.", "Third.")]
+        stored = await gw.store.record_outbound(conversation_id, "telegram", drafts)
+        await gw.channel.deliver(conversation_id, stored)
+        await gw.settle()
+        assert gw.api.sent_texts(CHAT) == ["echo: hello", "First."]  # order kept: nothing after a gap
+        rows = await gw.store.messages([m.id for m in stored])
+        assert [(m.text, m.status) for m in rows] == [
+            ("First.", "sent"), ("Second.", "undelivered"), ("Third.", "undelivered"),
+        ]
 
 
 async def test_messages_reach_a_chat_that_has_not_written_since_a_restart(
@@ -143,6 +170,7 @@ async def test_without_the_store_lookup_unknown_chats_are_skipped_not_crashed(
         await gw.settle()
         assert not gw.api.sent(CHAT)
         assert "no Telegram chat known" in caplog.text
+        assert (await gw.history(CHAT))[-1].status == "undelivered"
         await ask(gw, "again")  # writing makes the chat known again
         await gw.settle()
         assert gw.api.sent_texts(CHAT) == ["echo: again"], (gw.api.summary(), caplog.text)

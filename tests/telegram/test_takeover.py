@@ -161,3 +161,27 @@ async def test_a_resolution_note_reaches_the_telegram_chat(tmp_path: Path, datab
         assert detail["messages"][-1]["text"] == api.sent_texts(CHAT)[3]  # stored as delivered
         await console.disconnect()
         await dee.http.aclose()
+
+
+async def test_an_agent_sees_when_a_reply_did_not_reach_a_customer_who_blocked_the_bot(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with telegram_gateway(tmp_path, database_url) as (gateway, api):
+        lee, console, events = await agent_on_console(gateway, database_url, "lee@example.com", "Lee")
+        ticket_id, _ = await escalate(api, lee, "human please, wrong item delivered")
+        assert (await lee.post(f"/api/tickets/{ticket_id}/claim")).status_code == 200
+        await api.wait_for(lambda: len(api.sent(CHAT)) == 3, what="the joined notice")
+        assert (await console.call("watch", {"ticket_id": ticket_id}, namespace="/console")) == {
+            "watching": ticket_id
+        }
+        api.block(CHAT)
+
+        sent = await lee.post(f"/api/tickets/{ticket_id}/messages", {"text": "Could you send a photo?"})
+        assert sent.status_code == 201 and sent.json()["message"]["status"] == "undelivered"
+        echoed = await next_matching(events, "ticket_message", "Could you send a photo?")
+        assert echoed["message"]["status"] == "undelivered"  # the console marks it
+        detail = (await lee.http.get(f"/api/tickets/{ticket_id}")).json()
+        assert detail["messages"][-1]["status"] == "undelivered"
+        assert len(api.sent(CHAT)) == 3
+        await console.disconnect()
+        await lee.http.aclose()

@@ -46,7 +46,9 @@ def build_telegram_channel(
     directory = ChatDirectory(store, _external_id_lookup(store))
     services = HandlerServices(pipeline, store, directory, outbox, config.max_message_chars)
     application.add_handlers(all_handlers(services))
-    channel = TelegramChannel(config, application, UpdateIntake(application), directory, outbox)
+    channel = TelegramChannel(
+        config, application, UpdateIntake(application), directory, outbox, store.mark_undelivered
+    )
     pipeline.register_channel(channel)
     return channel
 

@@ -16,7 +16,7 @@ from bot.channels.telegram.config import TelegramConfig
 from bot.channels.telegram.directory import CHANNEL, ChatDirectory
 from bot.channels.telegram.handlers import ALLOWED_UPDATES
 from bot.channels.telegram.intake import UpdateIntake
-from bot.channels.telegram.outbox import TelegramOutbox, retry_after_seconds
+from bot.channels.telegram.outbox import OutgoingText, TelegramOutbox, retry_after_seconds
 from bot.channels.telegram.polling import PollingLoop
 from bot.channels.telegram.rendering import telegram_messages
 from bot.channels.telegram.webhook import webhook_router
@@ -27,6 +27,13 @@ logger = logging.getLogger(__name__)
 # A reply ready before Telegram is reachable (answers resumed at start-up) waits this
 # long for the connection; it stays in the transcript either way.
 DELIVERY_WAIT_SECONDS = 60.0
+# Why a stored message never reached the chat (the transcript's error column).
+NO_CHAT = "no Telegram chat known for the conversation"
+NOT_CONNECTED = "Telegram was not reachable"
+BLOCKED = "the customer blocked the bot"
+REFUSED = "Telegram refused or did not take the message"
+
+MarkUndelivered = Callable[[list[int], str], Awaitable[Any]]
 # At shutdown, queued messages get this long to go out (a 429 pause could be longer).
 DRAIN_SECONDS = 10.0
 MAX_CONNECT_BACKOFF_SECONDS = 60.0
@@ -48,8 +55,10 @@ class TelegramChannel:
         intake: UpdateIntake,
         directory: ChatDirectory,
         outbox: TelegramOutbox,
+        mark_undelivered: MarkUndelivered | None = None,
     ) -> None:
         self._config = config
+        self._mark_undelivered = mark_undelivered
         self._application = application
         self._intake = intake
         self._directory = directory
@@ -110,8 +119,10 @@ class TelegramChannel:
         self._connected.clear()
 
     async def deliver(self, conversation_id: str, messages: list[StoredMessage]) -> None:
-        outgoing = [piece for message in messages for piece in telegram_messages(message)]
-        if not outgoing:
+        """Send in order; what did not reach the chat is marked undelivered in the
+        transcript, so the review and the agent see the customer never got it."""
+        pieces = [(message.id, piece) for message in messages for piece in telegram_messages(message)]
+        if not pieces:
             return
         chat_id = await self._directory.chat_for(conversation_id)
         if chat_id is None:
@@ -119,14 +130,28 @@ class TelegramChannel:
                 "conversation %s: no Telegram chat known; %d messages not delivered",
                 conversation_id, len(messages),
             )
+            await self._undelivered(pieces, NO_CHAT)
             return
         if not await self.wait_ready(DELIVERY_WAIT_SECONDS):
             logger.warning(
                 "conversation %s: Telegram not connected; %d messages not delivered",
                 conversation_id, len(messages),
             )
+            await self._undelivered(pieces, NOT_CONNECTED)
             return
-        await self._outbox.send(chat_id, outgoing)
+        sent = await self._outbox.send(chat_id, [piece for _, piece in pieces])
+        if len(sent) < len(pieces):  # the outbox stops at the first piece that failed
+            reason = BLOCKED if self._outbox.is_unreachable(chat_id) else REFUSED
+            await self._undelivered(pieces[len(sent):], reason)
+
+    async def _undelivered(self, pieces: list[tuple[int, OutgoingText]], reason: str) -> None:
+        if self._mark_undelivered is None:
+            return
+        ids = sorted({message_id for message_id, _ in pieces})
+        try:
+            await self._mark_undelivered(ids, reason)
+        except Exception:  # the log above already says it; delivery must not raise
+            logger.exception("could not mark %d messages undelivered", len(ids))
 
     # -- connecting --------------------------------------------------------------------
 

@@ -97,6 +97,7 @@
     }
     if (message.faq_trail) extra.push(trailText(message.faq_trail));
     if (message.feedback) extra.push(el("div", { class: "trail" }, `feedback: ${message.feedback === "up" ? "helpful" : "not helpful"}`));
+    if (message.status === "undelivered") extra.push(el("div", { class: "trail undelivered" }, "not delivered to the customer"));
     return el("li", { class: `msg msg--${who}`, "data-message": message.id },
       el("span", { class: "msg__who" }, who), message.text, extra);
   }
