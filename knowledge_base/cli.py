@@ -67,6 +67,17 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--objective", choices=("balanced", "accuracy"), default="balanced")
             p.add_argument("--suggest-recall", type=float, default=0.9)
 
+    p = sub.add_parser("conflicts", parents=[common],
+                       help="phrasings closer to another FAQ than to their own (overlapping FAQs)")
+    p.add_argument("--margin", type=float, help="also list phrasings whose own FAQ wins by less than this "
+                   "(default: the answer policy's margin)")
+    p.add_argument("--thresholds", type=Path, default=_env_path(ENV_THRESHOLDS),
+                   help="thresholds JSON whose margin is the default (default: shipped defaults)")
+    p.add_argument("--limit", type=int, default=50, help="phrasings to print (worst first); 0 = all")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 3 when a phrasing is closer to another FAQ (for checks on FAQ changes)")
+
     p = sub.add_parser("bench", parents=[common], help="index benchmark on synthetic entries")
     p.add_argument("--sizes", default="1000,10000,100000,1000000")
     p.add_argument("--queries", type=int, default=1000)
@@ -208,6 +219,43 @@ def _cmd_calibrate(args: argparse.Namespace, progress: bool) -> int:
     return 0
 
 
+def _cmd_conflicts(args: argparse.Namespace, progress: bool) -> int:
+    from .conflicts import rival_pairs
+    from .facade import KnowledgeBase
+
+    if args.margin is not None and not 0 <= args.margin <= 2:
+        print(f"error: --margin must be between 0 and 2, got {args.margin}", file=sys.stderr)
+        return 1
+    kb = KnowledgeBase.open(faq_dir=args.faq_dir, index_dir=args.index_dir, model=args.model,
+                            thresholds=args.thresholds, progress=progress)
+    margin = kb.thresholds.margin if args.margin is None else args.margin
+    found = kb.conflicts(margin=margin, progress=progress)
+    closer = [c for c in found if c.closer_to_rival]
+    n_phrasings = sum(len(e.texts()) for e in kb.entries)
+    shown = found if args.limit <= 0 else found[: args.limit]
+    if args.json:
+        print(json.dumps({
+            "phrasings": n_phrasings, "margin": margin, "closer_to_rival": len(closer),
+            "within_margin": len(found) - len(closer), "conflicts": [c.as_json() for c in shown],
+            "pairs": [{"faqs": [a, b], "phrasings": n} for a, b, n in rival_pairs(found)],
+        }, ensure_ascii=False))
+    else:
+        print(f"{len(closer)} of {n_phrasings} phrasings sit closer to another FAQ than to their own; "
+              f"{len(found) - len(closer)} more win by less than the margin {margin} "
+              "(each scored as a customer's question would be, left out of its own FAQ)")
+        for c in shown:
+            print(f"  {c.faq_id}: {c.phrasing!r} -> {c.rival_id}  own {c.own_score:.3f}  "
+                  f"rival {c.rival_score:.3f}  ({c.margin:+.3f})")
+        if len(shown) < len(found):
+            print(f"  ... {len(found) - len(shown)} more (--limit 0 lists all)")
+        pairs = rival_pairs(found)
+        if pairs:
+            print("FAQs that overlap most (merge them, or make their phrasings say what differs):")
+            for a, b, n in pairs[:10]:
+                print(f"  {a} <-> {b}: {n} phrasing{'s' if n != 1 else ''}")
+    return 3 if args.strict and closer else 0
+
+
 def _cmd_bench(args: argparse.Namespace, progress: bool) -> int:
     from .bench import run_one
 
@@ -263,6 +311,7 @@ _COMMANDS = {
     "search": _cmd_search,
     "eval": _cmd_eval,
     "calibrate": _cmd_calibrate,
+    "conflicts": _cmd_conflicts,
     "bench": _cmd_bench,
     "import-csv": _cmd_import_csv,
     "export-csv": _cmd_export_csv,
