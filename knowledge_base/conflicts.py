@@ -77,10 +77,12 @@ def find_conflicts(
         rival = scores.argmax(axis=1)
         rival_score = scores[np.arange(len(part)), rival]
         for k, i in enumerate(part):
-            if counts[rows[i]] < 2 or own[k] - rival_score[k] >= margin:
+            if counts[rows[i]] < 2:
                 continue
-            found.append(Conflict(faq_ids[rows[i]], texts[i], round(float(own[k]), 4),
-                                  faq_ids[rival[k]], round(float(rival_score[k]), 4)))
+            conflict = Conflict(faq_ids[rows[i]], texts[i], round(float(own[k]), 4),
+                                faq_ids[rival[k]], round(float(rival_score[k]), 4))
+            if conflict.margin < margin:  # on the rounded scores it reports, so both agree
+                found.append(conflict)
     found.sort(key=lambda c: c.margin)
     return found
 

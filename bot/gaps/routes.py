@@ -159,6 +159,18 @@ def build_gaps_router(
             "channel": channel, "include_suggest": suggest, **report, **sources,
         }
 
+    @router.get("/api/gaps/overlaps", tags=["faq gaps"])
+    async def list_overlaps(
+        limit: int = Query(50, ge=1, le=1000, description="phrasings and FAQ pairs returned"),
+        user: AuthenticatedUser = Depends(supervisor),
+    ) -> dict[str, Any]:
+        """FAQ phrasings that sit closer to another FAQ than to their own (or within the
+        answer policy's margin), worst first, and the FAQ pairs that overlap most."""
+        try:
+            return await gaps.overlaps(limit)
+        except GapsUnavailable as exc:
+            raise HTTPException(503, detail=str(exc)) from None
+
     @router.post("/api/gaps/faq", tags=["faq gaps"], status_code=202)
     async def create_faq(body: NewFaqBody, user: AuthenticatedUser = Depends(supervisor)) -> dict[str, Any]:
         """Write a new FAQ to the YAML sources and start an index rebuild."""

@@ -38,6 +38,7 @@ from bot.privacy.redaction import redact
 from bot.settings import Settings
 from knowledge_base import FaqEntry, KnowledgeBase
 from knowledge_base.builder import build_index, default_build_config
+from knowledge_base.conflicts import rival_pairs
 from knowledge_base.editing import EditResult, add_faq, add_phrasings, source_stamp
 from knowledge_base.encoder import Encoder, load_encoder
 from knowledge_base.source import load_faq_dir
@@ -102,6 +103,7 @@ class GapsService:
         self._load_lock = asyncio.Lock()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._results: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
+        self._overlaps: tuple[str, dict[str, Any]] | None = None  # (index version, report)
         # One computation at a time: they share the vector cache, and two would only
         # compete for the same two cores.
         self._compute_lock = threading.Lock()
@@ -225,6 +227,40 @@ class GapsService:
         if not texts:
             return np.zeros((0, getattr(encoder, "dimension", 1)), dtype=np.float32)
         return np.stack([self._vectors[t] for t in texts]).astype(np.float32)
+
+    # -- overlapping FAQs -------------------------------------------------------------
+
+    async def overlaps(self, limit: int = 50) -> dict[str, Any]:
+        """Phrasings that sit closer to another FAQ than to their own (knowledge_base
+        conflicts), worst first, and the FAQ pairs that overlap most. Computed once per
+        index version: it encodes every phrasing with the index's encoder."""
+        kb = await self.knowledge_base()
+        if kb is None:
+            raise GapsUnavailable(f"no FAQ index: {self._kb_error}")
+        version = kb.manifest.version
+        cached = self._overlaps is not None and self._overlaps[0] == version
+        if not cached:
+            started = time.perf_counter()
+            body = await anyio.to_thread.run_sync(lambda: self._compute_overlaps(kb))
+            body["compute_ms"] = round((time.perf_counter() - started) * 1000, 1)
+            self._overlaps = (version, body)
+        assert self._overlaps is not None
+        body = self._overlaps[1]
+        return {**body, "conflicts": body["conflicts"][:limit], "pairs": body["pairs"][:limit],
+                "cached": cached, "index": {"version": version}}
+
+    def _compute_overlaps(self, kb: KnowledgeBase) -> dict[str, Any]:
+        with self._compute_lock:
+            found = kb.conflicts()
+        closer = sum(1 for c in found if c.closer_to_rival)
+        return {
+            "phrasings": sum(len(e.texts()) for e in kb.entries),
+            "margin": kb.thresholds.margin,
+            "closer_to_rival": closer,
+            "within_margin": len(found) - closer,
+            "conflicts": [c.as_json() for c in found],
+            "pairs": [{"faqs": [a, b], "phrasings": n} for a, b, n in rival_pairs(found)],
+        }
 
     # -- FAQ sources ------------------------------------------------------------------
 

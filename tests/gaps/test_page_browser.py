@@ -73,6 +73,10 @@ def test_supervisor_turns_a_cluster_into_a_new_faq(gateway: Gateway, browser: Br
     expect(clusters.filter(has_text="gift wrap</b>")).to_contain_text("<b id='injected'>gift wrap</b>")
     gift = clusters.filter(has_text="can you gift wrap my order")
     assert page.locator("#injected").count() == 0 and page.evaluate("window.hacked") is None
+    # The demo FAQ has phrasings that read like another FAQ: listed below the clusters.
+    expect(page.locator("#overlaps-summary")).to_contain_text("sit closer to another FAQ", timeout=180_000)
+    expect(page.locator("#overlap-pairs li").first).to_contain_text("share")
+    assert page.locator("#overlap-phrasings tbody tr").count() > 0
     page.screenshot(path=str(OUTPUT / "gaps_page.png"), full_page=True)
 
     gift.get_by_role("button", name="Turn into FAQ content…").click()

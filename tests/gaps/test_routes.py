@@ -161,7 +161,7 @@ async def test_every_route_needs_a_supervisor(tmp_path: Path, database_url: str)
     # No such model: the list answers 503 with the reason instead of failing.
     missing_model = {"embedding_model": str(tmp_path / "no-such-model")}
     async with running_gateway(tmp_path, database_url, extra_settings=missing_model) as gateway:
-        routes = [("GET", "/gaps"), ("GET", "/api/gaps"), ("POST", "/api/gaps/faq"),
+        routes = [("GET", "/gaps"), ("GET", "/api/gaps"), ("GET", "/api/gaps/overlaps"), ("POST", "/api/gaps/faq"),
                   ("POST", "/api/gaps/phrasings"), ("GET", "/api/gaps/jobs/abc")]
         async with httpx.AsyncClient(base_url=gateway.url) as anonymous:
             for method, path in routes:
@@ -191,5 +191,46 @@ async def test_every_route_needs_a_supervisor(tmp_path: Path, database_url: str)
         assert (await admin.http.get("/api/gaps", params={"from": "2026-05-02", "to": "2026-05-01"})).status_code == 422
         unavailable = await admin.http.get("/api/gaps", timeout=300)  # importing torch takes a while
         assert unavailable.status_code == 503 and "no-such-model" in unavailable.json()["detail"]
+        no_model = await admin.http.get("/api/gaps/overlaps", timeout=300)
+        assert no_model.status_code == 503 and "no-such-model" in no_model.json()["detail"]
         for client in (agent, admin):
             await client.http.aclose()
+
+
+async def test_overlapping_faqs_are_listed_and_follow_the_index(
+    tmp_path: Path, database_url: str, kb_copy: tuple[Path, Path]
+) -> None:
+    faq_dir, index_dir = kb_copy
+    settings = {"faq_dir": faq_dir, "kb_index_dir": index_dir}
+    async with running_gateway(tmp_path, database_url, extra_settings=settings) as gateway:
+        add_user(database_url, "sue@example.com", "Sue", role="supervisor")
+        sue = Agent(gateway, "sue@example.com")
+        await sue.login()
+
+        first = await sue.http.get("/api/gaps/overlaps", params={"limit": 1000}, timeout=300)
+        assert first.status_code == 200, first.text
+        report = first.json()
+        entries = load_faq_dir(faq_dir)
+        assert report["phrasings"] == sum(len(e.texts()) for e in entries) and not report["cached"]
+        assert report["margin"] == 0.05 and report["index"]["version"]
+        margins = [c["margin"] for c in report["conflicts"]]
+        assert margins == sorted(margins) and all(m <= 0.05 for m in margins)
+        assert report["closer_to_rival"] == sum(1 for m in margins if m < 0)
+        assert (await sue.http.get("/api/gaps/overlaps")).json()["cached"]  # same index: not recomputed
+        assert len((await sue.http.get("/api/gaps/overlaps", params={"limit": 1})).json()["conflicts"]) <= 1
+        assert (await sue.http.get("/api/gaps/overlaps", params={"limit": 0})).status_code == 422
+
+        # A refund question filed under order cancellation shows up once the index has it.
+        planted = "I still haven't received my refund for the return"
+        stamp = (await sue.http.get("/api/gaps")).json()["source_stamp"]
+        added = await sue.post("/api/gaps/phrasings", {
+            "faq_id": "orders.cancel", "phrasings": [planted], "source_stamp": stamp})
+        assert added.status_code == 202, added.text
+        assert (await wait_for_job(sue, added.json()["job"]["id"]))["state"] == "done"
+        after = (await sue.http.get("/api/gaps/overlaps", params={"limit": 1000})).json()
+        assert not after["cached"] and after["index"]["version"] != report["index"]["version"]
+        assert after["phrasings"] == report["phrasings"] + 1
+        hit = next(c for c in after["conflicts"] if c["phrasing"] == planted)
+        assert hit["faq_id"] == "orders.cancel" and hit["rival_id"].startswith("returns_refunds.")
+        assert hit["margin"] < 0 and hit["rival_score"] > hit["own_score"]
+        await sue.http.aclose()

@@ -54,6 +54,27 @@
     render();
   }
 
+  // FAQ phrasings that sit closer to another FAQ than to their own (FAQ text, not customers').
+  async function loadOverlaps() {
+    $("overlaps-summary").textContent = "Checking the FAQ for overlaps…";
+    const { status, json } = await api("GET", "/api/gaps/overlaps?limit=50");
+    if (status !== 200) {
+      $("overlaps-summary").textContent = "Could not check the FAQ for overlaps: " + describe(json);
+      return;
+    }
+    const within = json.within_margin ? `; ${json.within_margin} more win by less than ${json.margin}` : "";
+    $("overlaps-summary").textContent =
+      `${json.closer_to_rival} of ${json.phrasings} phrasings sit closer to another FAQ than to their own${within}.`;
+    $("overlap-pairs").replaceChildren(...json.pairs.slice(0, 10).map((p) =>
+      el("li", {}, el("strong", {}, p.faqs[0]), " and ", el("strong", {}, p.faqs[1]),
+        ` share ${p.phrasings} phrasing${p.phrasings === 1 ? "" : "s"}`)));
+    const body = $("overlap-phrasings").querySelector("tbody");
+    body.replaceChildren(...json.conflicts.map((c) => el("tr", { class: c.margin < 0 ? "closer" : "" },
+      el("td", {}, c.faq_id), el("td", {}, c.phrasing), el("td", {}, c.rival_id),
+      el("td", { class: "num" }, c.own_score.toFixed(2)), el("td", { class: "num" }, c.rival_score.toFixed(2)))));
+    $("overlap-phrasings").hidden = json.conflicts.length === 0;
+  }
+
   function describe(json) {
     if (!json) return "no response";
     const detail = json.detail;
@@ -184,6 +205,7 @@
   $("filters").addEventListener("submit", (event) => { event.preventDefault(); load(); });
   for (const radio of document.querySelectorAll('input[name="mode"]')) radio.addEventListener("change", syncMode);
   $("editor-save").addEventListener("click", save);
-  $("editor-close").addEventListener("click", () => { $("editor").close(); load(); });
+  $("editor-close").addEventListener("click", () => { $("editor").close(); load(); loadOverlaps(); });
   load();
+  loadOverlaps();
 })();
