@@ -90,6 +90,12 @@ async def escalate(api: FakeBotApi, agent: Agent, text: str) -> tuple[int, str]:
     return int(queue[0]["id"]), notice.group(1)
 
 
+async def claim(api: FakeBotApi, agent: Agent, ticket_id: int) -> None:
+    """The agent takes the ticket; the chat gets the "joined" notice (its third message)."""
+    assert (await agent.post(f"/api/tickets/{ticket_id}/claim")).status_code == 200
+    await api.wait_for(lambda: len(api.sent(CHAT)) == 3, what="the joined notice")
+
+
 async def test_telegram_customer_escalates_agent_takes_over_and_hands_back(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -103,8 +109,7 @@ async def test_telegram_customer_escalates_agent_takes_over_and_hands_back(
         assert detail["ticket"]["number"] == number
         assert "human please, my parcel never came" in [m["text"] for m in detail["messages"]]
 
-        assert (await ana.post(f"/api/tickets/{ticket_id}/claim")).status_code == 200
-        await api.wait_for(lambda: len(api.sent(CHAT)) == 3, what="the joined notice")
+        await claim(api, ana, ticket_id)
         assert api.sent_texts(CHAT)[2] == "Ana from our support team has joined the chat."
         assert (await console.call("watch", {"ticket_id": ticket_id}, namespace="/console")) == {
             "watching": ticket_id
@@ -147,8 +152,7 @@ async def test_a_resolution_note_reaches_the_telegram_chat(tmp_path: Path, datab
     async with telegram_gateway(tmp_path, database_url) as (gateway, api):
         dee, console, _ = await agent_on_console(gateway, database_url, "dee@example.com", "Dee")
         ticket_id, number = await escalate(api, dee, "human, my refund is missing")
-        assert (await dee.post(f"/api/tickets/{ticket_id}/claim")).status_code == 200
-        await api.wait_for(lambda: len(api.sent(CHAT)) == 3, what="the joined notice")
+        await claim(api, dee, ticket_id)
 
         done = await dee.post(f"/api/tickets/{ticket_id}/resolve",
                               {"note": "Your refund was sent today.", "category": "returns_refunds"})
@@ -169,8 +173,7 @@ async def test_an_agent_sees_when_a_reply_did_not_reach_a_customer_who_blocked_t
     async with telegram_gateway(tmp_path, database_url) as (gateway, api):
         lee, console, events = await agent_on_console(gateway, database_url, "lee@example.com", "Lee")
         ticket_id, _ = await escalate(api, lee, "human please, wrong item delivered")
-        assert (await lee.post(f"/api/tickets/{ticket_id}/claim")).status_code == 200
-        await api.wait_for(lambda: len(api.sent(CHAT)) == 3, what="the joined notice")
+        await claim(api, lee, ticket_id)
         assert (await console.call("watch", {"ticket_id": ticket_id}, namespace="/console")) == {
             "watching": ticket_id
         }
