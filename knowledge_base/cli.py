@@ -220,7 +220,7 @@ def _cmd_calibrate(args: argparse.Namespace, progress: bool) -> int:
 
 
 def _cmd_conflicts(args: argparse.Namespace, progress: bool) -> int:
-    from .conflicts import rival_pairs
+    from .conflicts import conflict_report, rival_pairs
     from .facade import KnowledgeBase
 
     if args.margin is not None and not 0 <= args.margin <= 2:
@@ -230,18 +230,14 @@ def _cmd_conflicts(args: argparse.Namespace, progress: bool) -> int:
                             thresholds=args.thresholds, progress=progress)
     margin = kb.thresholds.margin if args.margin is None else args.margin
     found = kb.conflicts(margin=margin, progress=progress)
-    closer = [c for c in found if c.closer_to_rival]
-    n_phrasings = sum(len(e.texts()) for e in kb.entries)
+    report = conflict_report(found, phrasings=sum(len(e.texts()) for e in kb.entries), margin=margin)
     shown = found if args.limit <= 0 else found[: args.limit]
     if args.json:
-        print(json.dumps({
-            "phrasings": n_phrasings, "margin": margin, "closer_to_rival": len(closer),
-            "within_margin": len(found) - len(closer), "conflicts": [c.as_json() for c in shown],
-            "pairs": [{"faqs": [a, b], "phrasings": n} for a, b, n in rival_pairs(found)],
-        }, ensure_ascii=False))
+        print(json.dumps({**report, "conflicts": report["conflicts"][: len(shown)]}, ensure_ascii=False))
     else:
-        print(f"{len(closer)} of {n_phrasings} phrasings sit closer to another FAQ than to their own; "
-              f"{len(found) - len(closer)} more win by less than the margin {margin} "
+        closer, within = report["closer_to_rival"], report["within_margin"]
+        print(f"{closer} of {report['phrasings']} phrasings sit closer to another FAQ than to their own; "
+              f"{within} more win by less than the margin {margin} "
               "(each scored as a customer's question would be, left out of its own FAQ)")
         for c in shown:
             print(f"  {c.faq_id}: {c.phrasing!r} -> {c.rival_id}  own {c.own_score:.3f}  "
@@ -253,7 +249,7 @@ def _cmd_conflicts(args: argparse.Namespace, progress: bool) -> int:
             print("FAQs that overlap most (merge them, or make their phrasings say what differs):")
             for a, b, n in pairs[:10]:
                 print(f"  {a} <-> {b}: {n} phrasing{'s' if n != 1 else ''}")
-    return 3 if args.strict and closer else 0
+    return 3 if args.strict and report["closer_to_rival"] else 0
 
 
 def _cmd_bench(args: argparse.Namespace, progress: bool) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -101,6 +102,16 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return matrix / norms
+
+
+def conflict_report(found: list[Conflict], *, phrasings: int, margin: float) -> dict[str, Any]:
+    """The JSON both the CLI and the FAQ gaps page give: counts, conflicts, FAQ pairs."""
+    closer = sum(1 for c in found if c.closer_to_rival)
+    return {
+        "phrasings": phrasings, "margin": margin, "closer_to_rival": closer, "within_margin": len(found) - closer,
+        "conflicts": [c.as_json() for c in found],
+        "pairs": [{"faqs": [a, b], "phrasings": n} for a, b, n in rival_pairs(found)],
+    }
 
 
 def rival_pairs(conflicts: list[Conflict]) -> list[tuple[str, str, int]]:

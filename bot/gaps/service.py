@@ -38,7 +38,7 @@ from bot.privacy.redaction import redact
 from bot.settings import Settings
 from knowledge_base import FaqEntry, KnowledgeBase
 from knowledge_base.builder import build_index, default_build_config
-from knowledge_base.conflicts import rival_pairs
+from knowledge_base.conflicts import conflict_report
 from knowledge_base.editing import EditResult, add_faq, add_phrasings, source_stamp
 from knowledge_base.encoder import Encoder, load_encoder
 from knowledge_base.source import load_faq_dir
@@ -252,15 +252,7 @@ class GapsService:
     def _compute_overlaps(self, kb: KnowledgeBase) -> dict[str, Any]:
         with self._compute_lock:
             found = kb.conflicts()
-        closer = sum(1 for c in found if c.closer_to_rival)
-        return {
-            "phrasings": sum(len(e.texts()) for e in kb.entries),
-            "margin": kb.thresholds.margin,
-            "closer_to_rival": closer,
-            "within_margin": len(found) - closer,
-            "conflicts": [c.as_json() for c in found],
-            "pairs": [{"faqs": [a, b], "phrasings": n} for a, b, n in rival_pairs(found)],
-        }
+        return conflict_report(found, phrasings=sum(len(e.texts()) for e in kb.entries), margin=kb.thresholds.margin)
 
     # -- FAQ sources ------------------------------------------------------------------
 

@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 # A reply ready before Telegram is reachable (answers resumed at start-up) waits this
 # long for the connection; it stays in the transcript either way.
 DELIVERY_WAIT_SECONDS = 60.0
+# At shutdown, queued messages get this long to go out (a 429 pause could be longer).
+DRAIN_SECONDS = 10.0
+MAX_CONNECT_BACKOFF_SECONDS = 60.0
 # Why a stored message never reached the chat (the transcript's error column).
 NO_CHAT = "no Telegram chat known for the conversation"
 NOT_CONNECTED = "Telegram was not reachable"
@@ -34,9 +37,6 @@ BLOCKED = "the customer blocked the bot"
 REFUSED = "Telegram refused or did not take the message"
 
 MarkUndelivered = Callable[[list[int], str], Awaitable[Any]]
-# At shutdown, queued messages get this long to go out (a 429 pause could be longer).
-DRAIN_SECONDS = 10.0
-MAX_CONNECT_BACKOFF_SECONDS = 60.0
 
 
 class TelegramChannel:
