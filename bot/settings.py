@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     csat_comment_minutes: float = Field(
         default=5.0, ge=0, description="After the recommend answer, free text this soon is the comment."
     )
+    csat_answer_days: float = Field(
+        default=7.0, gt=0, description="A survey's buttons work this long after it was asked; later presses "
+        "get 'this survey has closed'."
+    )
     kpi_target_sla_compliance: float = Field(
         default=0.90, gt=0, le=1, description="Dashboard target: share of tickets within their SLA (both SLAs)."
     )

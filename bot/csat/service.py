@@ -49,6 +49,10 @@ class CsatPolicy:
     enabled: bool = True
     reask_window: timedelta = timedelta(hours=24)
     comment_window: timedelta = timedelta(minutes=5)
+    # A survey's buttons work this long after it was asked; a press after that closes it.
+    # Why: a rating weeks later rates a memory of the conversation, and it would land in
+    # a KPI period long reported (Zendesk-style surveys expire too).
+    answer_window: timedelta = timedelta(days=7)
 
     @classmethod
     def from_settings(cls, settings: Any) -> "CsatPolicy":
@@ -56,6 +60,7 @@ class CsatPolicy:
             enabled=bool(settings.csat_enabled),
             reask_window=timedelta(hours=float(settings.csat_reask_hours)),
             comment_window=timedelta(minutes=float(settings.csat_comment_minutes)),
+            answer_window=timedelta(days=float(settings.csat_answer_days)),
         )
 
 
@@ -213,6 +218,9 @@ class CsatSurveys:
             # Forged, or copied from another customer's chat: say nothing about that survey.
             logger.info("conversation %s: payload for a survey not its own", message.conversation_id)
             return SurveyTurn([dialogue.line(dialogue.UNUSABLE)], intent="csat_invalid")
+        now = self._now()
+        if survey.state in OPEN_STATES and now - survey.asked_at > self.policy.answer_window:
+            self._end(survey, "expired" if survey.state == "asked" else "done", now)
         if survey.state not in OPEN_STATES:
             return SurveyTurn([dialogue.line(dialogue.CLOSED)], intent="csat_stale", survey_id=survey.id)
         expected = STEP_STATE[answer.step]
@@ -223,7 +231,6 @@ class CsatSurveys:
             text = dialogue.ALREADY_ANSWERED if late else dialogue.UNUSABLE
             return SurveyTurn([dialogue.line(text)], intent="csat_stale" if late else "csat_invalid",
                               survey_id=survey.id)
-        now = self._now()
         survey.updated_at = now
         if answer.step == "rate":
             assert answer.rating is not None

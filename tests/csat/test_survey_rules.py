@@ -24,6 +24,7 @@ from bot.csat.payloads import (
 )
 from bot.csat.service import CsatPolicy, CsatSurveys
 from bot.db import make_engine, make_session_factory
+from bot.transcript.models import utcnow
 from bot.transcript.store import OutboundDraft, StoredMessage, TranscriptStore
 from handoff import Handoff, HandoffPolicy
 from tests.csat.helpers import surveys_of
@@ -184,3 +185,31 @@ def test_payloads_fit_telegram_callback_data_and_no_rasa_intent_uses_the_prefix(
     intents = [i if isinstance(i, str) else next(iter(i)) for i in domain["intents"]]
     assert "goodbye" in intents and "thanks" in intents
     assert not [i for i in intents if i.startswith("csat")]
+
+
+async def test_survey_buttons_stop_working_after_the_answer_window(world: World) -> None:
+    def at(days: float) -> CsatSurveys:
+        later = utcnow() + timedelta(days=days)
+        return CsatSurveys(world.sessions, CsatPolicy(), world.handoff.bot_may_speak, now=lambda: later)
+
+    chat = await world.conversation()
+    await world.bot_answers(chat)
+    await world.csat.ask_after_bot_turn(chat, "web", "goodbye")
+    (survey,) = surveys_of(world.url, chat)
+    late = await at(8).take(await world.customer(chat, rate_payload(survey.id, 5)))
+    assert late is not None and late.intent == "csat_stale"
+    assert [d.text for d in late.drafts] == [dialogue.CLOSED]
+    (survey,) = surveys_of(world.url, chat)
+    assert (survey.state, survey.rating) == ("expired", None)  # never counted as a rating
+
+    # Rated in time, the follow-up pressed after the window: the rating stands, the rest closes.
+    other = await world.conversation()
+    await world.bot_answers(other)
+    await world.csat.ask_after_bot_turn(other, "web", "thanks")
+    (survey,) = surveys_of(world.url, other)
+    rated = await at(6).take(await world.customer(other, rate_payload(survey.id, 4)))
+    assert rated is not None and rated.intent == "csat_rate"
+    closed = await at(7.5).take(await world.customer(other, recommend_payload(survey.id, True)))
+    assert closed is not None and [d.text for d in closed.drafts] == [dialogue.CLOSED]
+    (survey,) = surveys_of(world.url, other)
+    assert (survey.state, survey.rating, survey.would_recommend) == ("done", 4, None)
