@@ -1,4 +1,5 @@
-"""Changing the FAQ sources from code: add a FAQ, add phrasings to one.
+"""Changing the FAQ sources from code: add a FAQ, add phrasings to one, move a phrasing
+to another FAQ or remove it.
 
 Edits are made to the YAML *text*, not by re-dumping parsed data, so comments, blank
 lines, key order and quoting elsewhere in the file survive. Every edit is checked twice
@@ -65,6 +66,8 @@ class EditResult:
     source_stamp: str = ""
     # False when the file had to be rewritten from its entries (comments inside it lost).
     formatting_preserved: bool = True
+    removed_phrasings: list[str] = field(default_factory=list)
+    moved_from: str | None = None  # the FAQ a moved phrasing left
 
 
 # -- stamps and locking ---------------------------------------------------------------
@@ -159,26 +162,97 @@ def add_phrasings(
         return EditResult(path, faq_id, added, skipped, source_stamp(faq_dir), result)
 
 
+def move_phrasing(
+    faq_dir: Path,
+    faq_id: str,
+    phrasing: str,
+    to_faq_id: str | None,
+    *,
+    expected_stamp: str | None = None,
+) -> EditResult:
+    """Take one phrasing out of `faq_id` and, unless `to_faq_id` is None, add it to that FAQ
+    (what an editor does about a phrasing that reads like another FAQ). The question
+    itself cannot be moved: edit it instead."""
+    faq_dir = Path(faq_dir)
+    key = phrasing_key(phrasing)
+    with edit_lock(faq_dir):
+        _check_stamp(faq_dir, expected_stamp)
+        path, original = _file_of(faq_dir, faq_id)
+        before = _entries_of(original, path)
+        current = next(e for e in before if e.id == faq_id)
+        where = display_path(path)
+        if key == phrasing_key(current.question):
+            raise FaqValidationError([Problem(where, None, f"{phrasing!r} is the question of {faq_id!r}, not a phrasing; edit the question instead")])
+        kept = [p for p in current.phrasings if phrasing_key(p) != key]
+        if len(kept) == len(current.phrasings):
+            raise FaqValidationError([Problem(where, None, f"{phrasing!r} is not a phrasing of {faq_id!r}")])
+        removed = [p for p in current.phrasings if phrasing_key(p) == key]
+        source = _FileEdit(path, original, _remove_phrasing_text(original, faq_id, key),
+                           [replace(e, phrasings=kept) if e.id == faq_id else e for e in before])
+        if to_faq_id is None:
+            preserved = _commit_all(faq_dir, [source])
+            return EditResult(path, faq_id, [], [], source_stamp(faq_dir), preserved, removed_phrasings=removed)
+        if to_faq_id == faq_id:
+            raise FaqValidationError([Problem(where, None, f"{phrasing!r} already belongs to {faq_id!r}")])
+        target_path, target_text = _file_of(faq_dir, to_faq_id)
+        same_file = target_path.resolve() == path.resolve()
+        if same_file:  # both changes go into one edit of that file
+            target_path, target_text, target_before = path, source.edited, source.expected
+        else:
+            target_before = _entries_of(target_text, target_path)
+        moved = _one_line(removed[0])
+        target = next(e for e in target_before if e.id == to_faq_id)
+        if key in {phrasing_key(t) for t in target.texts()}:
+            edited_target = target_text  # it already has it: the move is only a removal
+            expected = target_before
+        else:
+            edited_target = _insert_phrasings_text(target_text, to_faq_id, [moved]) if target_text else None
+            expected = [replace(e, phrasings=[*e.phrasings, moved]) if e.id == to_faq_id else e for e in target_before]
+        if same_file:
+            preserved = _commit_all(faq_dir, [_FileEdit(path, original, edited_target, expected)])
+        else:
+            # The target is written first: a crash between the two writes leaves the
+            # phrasing in both files (validation names both), never in neither.
+            target_edit = _FileEdit(target_path, target_text or "", edited_target, expected)
+            preserved = _commit_all(faq_dir, [target_edit, source])
+        return EditResult(target_path, to_faq_id, [moved], [], source_stamp(faq_dir), preserved,
+                          removed_phrasings=removed, moved_from=faq_id)
+
+
 # -- validation and writing -----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _FileEdit:
+    path: Path
+    original: str
+    edited: str | None  # None: the text edit could not be made; rewrite from `expected`
+    expected: list[FaqEntry]
+
+
 def _commit(faq_dir: Path, path: Path, original: str, edited: str | None, expected: list[FaqEntry]) -> bool:
-    """Validate, fall back to a rewrite if the text edit went wrong, write atomically.
-    Returns whether the file's own formatting was preserved."""
-    if edited is not None:
-        problems = _folder_problems(faq_dir, {path.resolve(): edited})
-        if problems:
-            raise FaqValidationError(problems)
-    preserved = edited is not None and _same_entries(_entries_of(edited, path, strict=False), expected)
-    if not preserved:
-        logger.warning("could not edit %s in place; rewriting it from its entries", display_path(path))
-        edited = _leading_comment(original) + dump_faq_yaml(expected)
-        problems = _folder_problems(faq_dir, {path.resolve(): edited})
-        if problems:
-            raise FaqValidationError(problems)
-    assert edited is not None
-    _write_atomically(path, edited)
-    logger.info("FAQ source %s updated (%d entries)", display_path(path), len(expected))
+    return _commit_all(faq_dir, [_FileEdit(path, original, edited, expected)])
+
+
+def _commit_all(faq_dir: Path, edits: list[_FileEdit]) -> bool:
+    """Validate the folder with every edit applied, fall back to a rewrite of a file whose
+    text edit went wrong, then write the files atomically in order. Returns whether every
+    file's own formatting was preserved."""
+    texts: dict[Path, str] = {}
+    preserved = True
+    for edit in edits:
+        text = edit.edited
+        if text is None or not _same_entries(_entries_of(text, edit.path, strict=False), edit.expected):
+            logger.warning("could not edit %s in place; rewriting it from its entries", display_path(edit.path))
+            text = _leading_comment(edit.original) + dump_faq_yaml(edit.expected)
+            preserved = False
+        texts[edit.path] = text
+    problems = _folder_problems(faq_dir, {path.resolve(): text for path, text in texts.items()})
+    if problems:
+        raise FaqValidationError(problems)
+    for edit in edits:
+        _write_atomically(edit.path, texts[edit.path])
+        logger.info("FAQ source %s updated (%d entries)", display_path(edit.path), len(edit.expected))
     return preserved
 
 
@@ -399,6 +473,39 @@ def _extend_list(text: str, node: yaml.Node, added: list[str]) -> str | None:
         flow = yaml.dump([*existing, *added], Dumper=yaml.SafeDumper, default_flow_style=True,
                          allow_unicode=True, width=10_000).strip()
         return text[: node.start_mark.index] + flow + text[node.end_mark.index :]
+    return None
+
+
+def _remove_phrasing_text(text: str, faq_id: str, key: str) -> str | None:
+    """The text without the phrasing whose phrasing_key is `key` in FAQ `faq_id`'s list;
+    None when that cannot be done in place (the caller rewrites the file)."""
+    found = _root_and_faqs(text)
+    if found is None or not isinstance(found[1], yaml.SequenceNode):
+        return None
+    for item in found[1].value:
+        if not isinstance(item, yaml.MappingNode):
+            continue
+        fields = {k.value: v for k, v in item.value if isinstance(k, yaml.ScalarNode)}
+        id_node = fields.get("id")
+        if not isinstance(id_node, yaml.ScalarNode) or id_node.value.strip() != faq_id:
+            continue
+        node = fields.get("phrasings")
+        if not isinstance(node, yaml.SequenceNode) or len(node.value) < 2:
+            return None  # the last phrasing: the key goes too, simpler as a rewrite
+        hits = [v for v in node.value if isinstance(v, yaml.ScalarNode) and phrasing_key(v.value) == key]
+        if not hits:
+            return None
+        if node.flow_style:
+            rest = [v.value for v in node.value if v not in hits]
+            flow = yaml.dump(rest, Dumper=yaml.SafeDumper, default_flow_style=True, allow_unicode=True,
+                             width=10_000).strip()
+            return text[: node.start_mark.index] + flow + text[node.end_mark.index :]
+        for hit in reversed(hits):  # later first, so earlier offsets stay valid
+            start = _line_start(text, hit.start_mark.index)
+            if text[start : hit.start_mark.index].strip() != "-":
+                return None
+            text = text[:start] + text[_after_line(text, hit.end_mark.index) :]
+        return text
     return None
 
 

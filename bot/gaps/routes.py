@@ -5,6 +5,8 @@ GET  /api/gaps?from=&to=&channel=&suggest=&limit=
                                 clusters of gap questions, ranked by volume (audited)
 POST /api/gaps/faq              new FAQ from a cluster -> 202 + rebuild job (audited)
 POST /api/gaps/phrasings        phrasings added to an existing FAQ -> 202 + job (audited)
+GET  /api/gaps/overlaps         FAQ phrasings that read like another FAQ, and the FAQ pairs
+POST /api/gaps/phrasings/move   one phrasing moved to another FAQ, or removed -> 202 + job (audited)
 GET  /api/gaps/jobs/{id}        rebuild job: queued | running | done | failed (+ error)
 
 Edits carry the `source_stamp` the page was loaded with: 409 if the FAQ files changed
@@ -61,6 +63,13 @@ class PhrasingsBody(BaseModel):
     cluster_id: str | None = Field(default=None, max_length=64)
 
 
+class MoveBody(BaseModel):
+    faq_id: str = Field(min_length=1, max_length=120)
+    phrasing: str = Field(min_length=1, max_length=500)
+    to_faq_id: str | None = Field(default=None, min_length=1, max_length=120, description="null: remove it")
+    source_stamp: str = Field(min_length=1, max_length=128)
+
+
 def parse_period(start: str | None, end: str | None, now: datetime | None = None) -> tuple[datetime, datetime]:
     """[since, until) from ISO dates or datetimes; a date `to` includes that whole day."""
     now = now or datetime.now(timezone.utc)
@@ -92,6 +101,7 @@ def _edit_json(service: GapsService, result: EditResult, job: Any) -> dict[str, 
     return {
         "faq_id": result.faq_id, "file": name, "added_phrasings": result.added_phrasings,
         "skipped_phrasings": result.skipped_phrasings, "source_stamp": result.source_stamp,
+        "removed_phrasings": result.removed_phrasings, "moved_from": result.moved_from,
         "formatting_preserved": result.formatting_preserved, "job": job.as_json(),
     }
 
@@ -202,6 +212,23 @@ def build_gaps_router(
             details={"file": out["file"], "phrasings": out["added_phrasings"], "skipped": out["skipped_phrasings"],
                      "cluster_id": body.cluster_id, "job_id": job.id,
                      "formatting_preserved": result.formatting_preserved},
+        )
+        return out
+
+    @router.post("/api/gaps/phrasings/move", tags=["faq gaps"], status_code=202)
+    async def move_phrasing(body: MoveBody, user: AuthenticatedUser = Depends(supervisor)) -> dict[str, Any]:
+        """Move one phrasing to another FAQ (`to_faq_id`), or remove it (`to_faq_id` null),
+        and start an index rebuild."""
+        try:
+            result, job = await gaps.move_phrasing(body.faq_id, body.phrasing, body.to_faq_id, stamp=body.source_stamp)
+        except (FaqValidationError, SourceChanged, FaqNotFound) as exc:
+            raise _edit_error(exc) from None
+        out = _edit_json(gaps, result, job)
+        await auth.audit.record(
+            "faq.move_phrasing" if body.to_faq_id else "faq.remove_phrasing", actor=user.actor,
+            target_type="faq", target_id=body.faq_id,
+            details={"phrasing": result.removed_phrasings, "to": body.to_faq_id, "file": out["file"],
+                     "job_id": job.id, "formatting_preserved": result.formatting_preserved},
         )
         return out
 

@@ -39,7 +39,7 @@ from bot.settings import Settings
 from knowledge_base import FaqEntry, KnowledgeBase
 from knowledge_base.builder import build_index, default_build_config
 from knowledge_base.conflicts import conflict_report
-from knowledge_base.editing import EditResult, add_faq, add_phrasings, source_stamp
+from knowledge_base.editing import EditResult, add_faq, add_phrasings, move_phrasing, source_stamp
 from knowledge_base.encoder import Encoder, load_encoder
 from knowledge_base.source import load_faq_dir
 from knowledge_base.validation import FaqValidationError
@@ -246,8 +246,9 @@ class GapsService:
             self._overlaps = (version, body)
         assert self._overlaps is not None
         body = self._overlaps[1]
+        stamp = await anyio.to_thread.run_sync(source_stamp, self.config.faq_dir)
         return {**body, "conflicts": body["conflicts"][:limit], "pairs": body["pairs"][:limit],
-                "cached": cached, "index": {"version": version}}
+                "cached": cached, "index": {"version": version}, "source_stamp": stamp}
 
     def _compute_overlaps(self, kb: KnowledgeBase) -> dict[str, Any]:
         with self._compute_lock:
@@ -280,6 +281,13 @@ class GapsService:
         entry = FaqEntry(**{**entry.__dict__, "phrasings": [redact(p) for p in entry.phrasings]})
         result = await anyio.to_thread.run_sync(
             lambda: add_faq(self.config.faq_dir, entry, file=file, expected_stamp=stamp))
+        return result, self.jobs.submit()
+
+    async def move_phrasing(self, faq_id: str, phrasing: str, to_faq_id: str | None, *,
+                            stamp: str | None) -> tuple[EditResult, RebuildJob]:
+        """Move one phrasing to another FAQ (or remove it: `to_faq_id` None), then rebuild."""
+        result = await anyio.to_thread.run_sync(
+            lambda: move_phrasing(self.config.faq_dir, faq_id, phrasing, to_faq_id, expected_stamp=stamp))
         return result, self.jobs.submit()
 
     async def add_phrasings(self, faq_id: str, phrasings: list[str], *, stamp: str | None) -> tuple[EditResult, RebuildJob]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from knowledge_base import FaqEntry, FaqValidationError
-from knowledge_base.editing import FaqNotFound, SourceChanged, add_faq, add_phrasings, source_stamp
+from knowledge_base.editing import FaqNotFound, SourceChanged, add_faq, add_phrasings, move_phrasing, source_stamp
 from knowledge_base.source import load_faq_dir
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -161,3 +161,82 @@ def test_concurrent_edits_are_serialised_and_none_is_lost(faq_dir: Path) -> None
     entries = by_id(faq_dir)
     assert {f"contact.new{n}" for n in range(6)} <= set(entries)
     assert {f"concurrent phrasing {n}" for n in range(6)} <= set(entries["contact.hours"].phrasings)
+
+
+def only_deletions(before: str, after: str) -> list[str]:
+    """The lines removed; fails if any line was added or changed."""
+    removed: list[str] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(),
+                                                        autojunk=False).get_opcodes():
+        assert tag in ("equal", "delete"), (tag, before.splitlines()[i1:i2], after.splitlines()[j1:j2])
+        if tag == "delete":
+            removed += before.splitlines()[i1:i2]
+    return removed
+
+
+def test_a_phrasing_moves_to_the_faq_it_reads_like_in_another_file(faq_dir: Path) -> None:
+    phrasing = "i got an order confirmation for something i didnt buy"
+    source, target = (faq_dir / "account_privacy.yml").read_text(), (faq_dir / "orders.yml").read_text()
+    result = move_phrasing(faq_dir, "account_privacy.security", phrasing, "orders.confirmation_missing",
+                           expected_stamp=source_stamp(faq_dir))
+    assert (result.faq_id, result.moved_from, result.added_phrasings, result.removed_phrasings) == (
+        "orders.confirmation_missing", "account_privacy.security", [phrasing], [phrasing])
+    assert result.file == faq_dir / "orders.yml" and result.formatting_preserved
+    assert only_deletions(source, (faq_dir / "account_privacy.yml").read_text()) == [f"      - {phrasing}"]
+    assert only_insertions(target, (faq_dir / "orders.yml").read_text()) == [f"      - {phrasing}"]
+    faqs = by_id(faq_dir)
+    assert phrasing not in faqs["account_privacy.security"].phrasings
+    assert faqs["orders.confirmation_missing"].phrasings[-1] == phrasing
+    assert result.source_stamp == source_stamp(faq_dir)
+
+
+def test_a_move_within_one_file_and_a_removal(faq_dir: Path) -> None:
+    before = (faq_dir / "payment.yml").read_text()
+    moved = move_phrasing(faq_dir, "payment.charged_twice", "Payment failed but money was TAKEN anyway",
+                          "payment.problem")  # matched like the validator matches: case and spacing
+    assert moved.added_phrasings == ["payment failed but money was taken anyway"] and moved.formatting_preserved
+    after = (faq_dir / "payment.yml").read_text()
+    assert after.count("payment failed but money was taken anyway") == 1
+    assert sorted(set(before.splitlines()) ^ set(after.splitlines())) == []  # the same lines, one moved
+    assert "payment failed but money was taken anyway" in by_id(faq_dir)["payment.problem"].phrasings
+
+    removed = move_phrasing(faq_dir, "payment.klarna", "klarna", None)
+    assert removed.removed_phrasings == ["klarna"] and removed.added_phrasings == [] and removed.moved_from is None
+    assert only_deletions(after, (faq_dir / "payment.yml").read_text()) == ["      - klarna"]
+    assert "klarna" not in by_id(faq_dir)["payment.klarna"].phrasings
+
+
+def test_moves_that_cannot_be_made_are_refused_and_nothing_is_written(faq_dir: Path) -> None:
+    before = {p.name: p.read_text() for p in faq_dir.glob("*.yml")}
+    question = by_id(faq_dir)["payment.klarna"].question
+    for faq_id, phrasing, to, reason in (
+        ("payment.klarna", question, "payment.methods", "is the question of"),
+        ("payment.klarna", "no such phrasing", "payment.methods", "is not a phrasing of"),
+        ("payment.klarna", "klarna", "payment.klarna", "already belongs to"),
+    ):
+        with pytest.raises(FaqValidationError) as raised:
+            move_phrasing(faq_dir, faq_id, phrasing, to)
+        assert reason in str(raised.value) and raised.value.problems[0].file.endswith("payment.yml")
+    with pytest.raises(FaqNotFound):
+        move_phrasing(faq_dir, "no.such", "klarna", None)
+    with pytest.raises(FaqNotFound):
+        move_phrasing(faq_dir, "payment.klarna", "klarna", "no.such")
+    with pytest.raises(SourceChanged):
+        move_phrasing(faq_dir, "payment.klarna", "klarna", None, expected_stamp="0" * 64)
+    assert {p.name: p.read_text() for p in faq_dir.glob("*.yml")} == before
+
+
+def test_flow_lists_and_a_last_phrasing(tmp_path: Path) -> None:
+    faq_dir = tmp_path / "faq"
+    faq_dir.mkdir()
+    (faq_dir / "a.yml").write_text(
+        "# keep me\nversion: 1\nfaqs:\n"
+        "  - id: a.one\n    question: First?\n    phrasings: [one, uno, eins]  # flow\n    answer: A.\n"
+        "  - id: a.two\n    question: Second?\n    phrasings:\n      - two\n    answer: B.\n")
+    flow = move_phrasing(faq_dir, "a.one", "uno", None)
+    assert flow.formatting_preserved and "phrasings: [one, eins]  # flow" in (faq_dir / "a.yml").read_text()
+    last = move_phrasing(faq_dir, "a.two", "two", "a.one")
+    faqs = by_id(faq_dir)
+    assert faqs["a.two"].phrasings == [] and faqs["a.one"].phrasings == ["one", "eins", "two"]
+    assert not last.formatting_preserved  # the emptied list is rewritten, and says so
+    assert (faq_dir / "a.yml").read_text().startswith("# keep me\n")

@@ -91,3 +91,17 @@ def test_supervisor_turns_a_cluster_into_a_new_faq(gateway: Gateway, browser: Br
     entry = {e.id: e for e in load_faq_dir(kb_copy[0])}["orders.gift_wrap"]
     assert "can you gift wrap my order" in [p.casefold() for p in entry.phrasings]
     page.screenshot(path=str(OUTPUT / "gaps_saved.png"))
+
+    # An overlapping phrasing is moved to the FAQ it reads like, from the list.
+    page.get_by_role("button", name="Close").click()
+    row = page.locator("#overlap-phrasings tbody tr").first
+    expect(row).to_be_visible(timeout=180_000)
+    faq_id, phrasing, rival = (row.locator("td").nth(i).inner_text() for i in range(3))
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name=f"Move to {rival}").click()
+    expect(page.locator("#overlaps-status")).to_contain_text("Index rebuilt", timeout=300_000)
+    faqs = {e.id: e for e in load_faq_dir(kb_copy[0])}
+    assert phrasing in faqs[rival].phrasings and phrasing not in faqs[faq_id].phrasings
+    expect(page.locator("#overlaps-summary")).to_contain_text("sit closer to another FAQ", timeout=180_000)
+    expect(page.locator("#overlap-phrasings tbody tr").first).to_be_visible()
+    page.screenshot(path=str(OUTPUT / "gaps_overlap_moved.png"), full_page=True)

@@ -161,7 +161,8 @@ async def test_every_route_needs_a_supervisor(tmp_path: Path, database_url: str)
     # No such model: the list answers 503 with the reason instead of failing.
     missing_model = {"embedding_model": str(tmp_path / "no-such-model")}
     async with running_gateway(tmp_path, database_url, extra_settings=missing_model) as gateway:
-        routes = [("GET", "/gaps"), ("GET", "/api/gaps"), ("GET", "/api/gaps/overlaps"), ("POST", "/api/gaps/faq"),
+        routes = [("GET", "/gaps"), ("GET", "/api/gaps"), ("GET", "/api/gaps/overlaps"),
+                  ("POST", "/api/gaps/phrasings/move"), ("POST", "/api/gaps/faq"),
                   ("POST", "/api/gaps/phrasings"), ("GET", "/api/gaps/jobs/abc")]
         async with httpx.AsyncClient(base_url=gateway.url) as anonymous:
             for method, path in routes:
@@ -233,4 +234,31 @@ async def test_overlapping_faqs_are_listed_and_follow_the_index(
         hit = next(c for c in after["conflicts"] if c["phrasing"] == planted)
         assert hit["faq_id"] == "orders.cancel" and hit["rival_id"].startswith("returns_refunds.")
         assert hit["margin"] < 0 and hit["rival_score"] > hit["own_score"]
+        assert after["source_stamp"] == (await sue.http.get("/api/gaps")).json()["source_stamp"]
+
+        # The fix from the list: move it where it reads like it belongs.
+        stamp = after["source_stamp"]
+        refused = [
+            ({"faq_id": "orders.cancel", "phrasing": "How do I cancel my order?", "to_faq_id": hit["rival_id"],
+              "source_stamp": stamp}, 422, "is the question of"),
+            ({"faq_id": "orders.cancel", "phrasing": planted, "to_faq_id": "no.such", "source_stamp": stamp}, 404, "no.such"),
+            ({"faq_id": "orders.cancel", "phrasing": planted, "to_faq_id": None, "source_stamp": "0" * 64}, 409, "changed"),
+            ({"faq_id": "orders.cancel", "phrasing": planted}, 422, "source_stamp"),
+        ]
+        for body, code, reason in refused:
+            response = await sue.post("/api/gaps/phrasings/move", body)
+            assert response.status_code == code and reason in response.text, (body, response.text)
+        moved = await sue.post("/api/gaps/phrasings/move", {
+            "faq_id": "orders.cancel", "phrasing": planted, "to_faq_id": hit["rival_id"], "source_stamp": stamp})
+        assert moved.status_code == 202, moved.text
+        body = moved.json()
+        assert (body["faq_id"], body["moved_from"], body["added_phrasings"]) == (hit["rival_id"], "orders.cancel", [planted])
+        assert (await wait_for_job(sue, body["job"]["id"]))["state"] == "done"
+        faqs = {e.id: e for e in load_faq_dir(faq_dir)}
+        assert planted not in faqs["orders.cancel"].phrasings and planted in faqs[hit["rival_id"]].phrasings
+        fixed = (await sue.http.get("/api/gaps/overlaps", params={"limit": 1000})).json()
+        assert not [c for c in fixed["conflicts"] if c["phrasing"] == planted and c["faq_id"] == "orders.cancel"]
+        assert fixed["phrasings"] == after["phrasings"]
         await sue.http.aclose()
+    moves = [a for a in audit_actions(database_url) if a[0] == "faq.move_phrasing"]
+    assert len(moves) == 1 and moves[0][1] == "orders.cancel" and moves[0][2]["to"] == hit["rival_id"]

@@ -6,6 +6,7 @@
   const REASONS = { fallback: "no answer", nlu_fallback: "not understood", thumbs_down: "thumbs-down", suggest: "suggestions only" };
   let data = null;      // last GET /api/gaps
   let current = null;   // cluster being edited
+  let overlapStamp = null;  // source_stamp the overlaps list was loaded with
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -57,12 +58,15 @@
   // FAQ phrasings that sit closer to another FAQ than to their own (FAQ text, not customers').
   async function loadOverlaps() {
     $("overlaps-summary").textContent = "Checking the FAQ for overlaps…";
+    $("overlap-phrasings").hidden = true;  // rows of an older list would act on an old stamp
+    $("overlap-pairs").replaceChildren();
     const { status, json } = await api("GET", "/api/gaps/overlaps?limit=50");
     if (status !== 200) {
       $("overlaps-summary").textContent = "Could not check the FAQ for overlaps: " + describe(json);
       return;
     }
     const within = json.within_margin ? `; ${json.within_margin} more win by less than ${json.margin}` : "";
+    overlapStamp = json.source_stamp;
     $("overlaps-summary").textContent =
       `${json.closer_to_rival} of ${json.phrasings} phrasings sit closer to another FAQ than to their own${within}.`;
     $("overlap-pairs").replaceChildren(...json.pairs.slice(0, 10).map((p) =>
@@ -71,8 +75,37 @@
     const body = $("overlap-phrasings").querySelector("tbody");
     body.replaceChildren(...json.conflicts.map((c) => el("tr", { class: c.margin < 0 ? "closer" : "" },
       el("td", {}, c.faq_id), el("td", {}, c.phrasing), el("td", {}, c.rival_id),
-      el("td", { class: "num" }, c.own_score.toFixed(2)), el("td", { class: "num" }, c.rival_score.toFixed(2)))));
+      el("td", { class: "num" }, c.own_score.toFixed(2)), el("td", { class: "num" }, c.rival_score.toFixed(2)),
+      el("td", { class: "act" },
+        el("button", { type: "button", title: `Move to ${c.rival_id}`, "aria-label": `Move to ${c.rival_id}`,
+          onclick: (e) => movePhrasing(c, c.rival_id, e.target) }, "Move there"),
+        el("button", { type: "button", onclick: (e) => movePhrasing(c, null, e.target) }, "Remove")))));
     $("overlap-phrasings").hidden = json.conflicts.length === 0;
+  }
+
+  async function movePhrasing(conflict, to, button) {
+    const what = to ? `Move “${conflict.phrasing}” from ${conflict.faq_id} to ${to}?` : `Remove “${conflict.phrasing}” from ${conflict.faq_id}?`;
+    if (!window.confirm(what)) return;
+    for (const b of $("overlap-phrasings").querySelectorAll("button")) b.disabled = true;
+    const status = $("overlaps-status");
+    const { status: code, json } = await api("POST", "/api/gaps/phrasings/move",
+      { faq_id: conflict.faq_id, phrasing: conflict.phrasing, to_faq_id: to, source_stamp: overlapStamp });
+    if (code === 202) {
+      overlapStamp = json.source_stamp;
+      if (data) data.source_stamp = json.source_stamp;
+      status.textContent = to ? `Moved to ${json.faq_id} in ${json.file}. Rebuilding the index…` : `Removed from ${json.faq_id}. Rebuilding the index…`;
+      poll(json.job.id, status, loadOverlaps);
+      return;
+    }
+    for (const b of $("overlap-phrasings").querySelectorAll("button")) b.disabled = false;
+    if (code === 422 && json && json.detail && json.detail.problems) {
+      status.textContent = "Not changed: " + json.detail.problems.map((p) => `${p.file}${p.line ? ":" + p.line : ""}: ${p.reason}`).join("; ");
+    } else if (code === 409) {
+      status.textContent = "Someone changed the FAQ files since this list was loaded; it has been reloaded, try again.";
+      loadOverlaps();
+    } else {
+      status.textContent = `Not changed (${code}): ${describe(json)}`;
+    }
   }
 
   function describe(json) {
@@ -175,6 +208,7 @@
     const { status, json } = await api("POST", path, body);
     if (status === 202) {
       data.source_stamp = json.source_stamp;
+      overlapStamp = json.source_stamp;
       const skipped = json.skipped_phrasings.length ? ` (${json.skipped_phrasings.length} already there)` : "";
       $("editor-status").textContent = `Saved ${json.faq_id} in ${json.file}${skipped}. Rebuilding the index…`;
       poll(json.job.id);
@@ -191,13 +225,17 @@
     }
   }
 
-  async function poll(jobId) {
+  async function poll(jobId, status = $("editor-status"), onDone = () => {}) {
     for (;;) {
-      const { status, json } = await api("GET", "/api/gaps/jobs/" + encodeURIComponent(jobId));
-      if (status !== 200) { $("editor-status").textContent = "Rebuild status unavailable: " + describe(json); return; }
-      if (json.state === "done") { $("editor-status").textContent = `Index rebuilt (version ${json.index_version}). The bot uses it within seconds.`; return; }
-      if (json.state === "failed") { $("editor-status").textContent = "The index rebuild failed: " + json.error; return; }
-      $("editor-status").textContent = `Rebuilding the index… (${json.state})`;
+      const { status: code, json } = await api("GET", "/api/gaps/jobs/" + encodeURIComponent(jobId));
+      if (code !== 200) { status.textContent = "Rebuild status unavailable: " + describe(json); return; }
+      if (json.state === "done") {
+        status.textContent = `Index rebuilt (version ${json.index_version}). The bot uses it within seconds.`;
+        onDone();
+        return;
+      }
+      if (json.state === "failed") { status.textContent = "The index rebuild failed: " + json.error; return; }
+      status.textContent = `Rebuilding the index… (${json.state})`;
       await new Promise((resolve) => setTimeout(resolve, 1500));
     }
   }
