@@ -438,7 +438,8 @@ def _append_entry_text(text: str, entry: FaqEntry) -> str | None:
     return text[:at] + block.lstrip("\n") + "\n" + text[at:]
 
 
-def _insert_phrasings_text(text: str, faq_id: str, added: list[str]) -> str | None:
+def _faq_fields(text: str, faq_id: str) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+    """The (key node, value node) of each field of FAQ `faq_id` in the YAML text."""
     found = _root_and_faqs(text)
     if found is None or not isinstance(found[1], yaml.SequenceNode):
         return None
@@ -447,16 +448,22 @@ def _insert_phrasings_text(text: str, faq_id: str, added: list[str]) -> str | No
             continue
         fields = {k.value: (k, v) for k, v in item.value if isinstance(k, yaml.ScalarNode)}
         id_node = fields.get("id", (None, None))[1]
-        if not isinstance(id_node, yaml.ScalarNode) or id_node.value.strip() != faq_id:
-            continue
-        if "phrasings" in fields:
-            return _extend_list(text, fields["phrasings"][1], added)
-        key_node, value_node = fields["question"]
-        indent = " " * key_node.start_mark.column
-        lines = f"{indent}phrasings:\n" + "".join(f"{indent}  - {_scalar(p)}\n" for p in added)
-        at = _after_line(text, value_node.end_mark.index)
-        return text[:at] + lines + text[at:]
+        if isinstance(id_node, yaml.ScalarNode) and id_node.value.strip() == faq_id:
+            return fields
     return None
+
+
+def _insert_phrasings_text(text: str, faq_id: str, added: list[str]) -> str | None:
+    fields = _faq_fields(text, faq_id)
+    if fields is None:
+        return None
+    if "phrasings" in fields:
+        return _extend_list(text, fields["phrasings"][1], added)
+    key_node, value_node = fields["question"]
+    indent = " " * key_node.start_mark.column
+    lines = f"{indent}phrasings:\n" + "".join(f"{indent}  - {_scalar(p)}\n" for p in added)
+    at = _after_line(text, value_node.end_mark.index)
+    return text[:at] + lines + text[at:]
 
 
 def _extend_list(text: str, node: yaml.Node, added: list[str]) -> str | None:
@@ -470,43 +477,34 @@ def _extend_list(text: str, node: yaml.Node, added: list[str]) -> str | None:
         return head + "".join(f"{prefix}{_scalar(p)}\n" for p in added) + text[at:]
     if isinstance(node, yaml.SequenceNode) and node.flow_style:
         existing = [v.value for v in node.value if isinstance(v, yaml.ScalarNode)]
-        flow = yaml.dump([*existing, *added], Dumper=yaml.SafeDumper, default_flow_style=True,
-                         allow_unicode=True, width=10_000).strip()
-        return text[: node.start_mark.index] + flow + text[node.end_mark.index :]
+        return text[: node.start_mark.index] + _flow_list([*existing, *added]) + text[node.end_mark.index :]
     return None
 
 
 def _remove_phrasing_text(text: str, faq_id: str, key: str) -> str | None:
     """The text without the phrasing whose phrasing_key is `key` in FAQ `faq_id`'s list;
     None when that cannot be done in place (the caller rewrites the file)."""
-    found = _root_and_faqs(text)
-    if found is None or not isinstance(found[1], yaml.SequenceNode):
+    fields = _faq_fields(text, faq_id)
+    node = fields.get("phrasings", (None, None))[1] if fields else None
+    if not isinstance(node, yaml.SequenceNode) or len(node.value) < 2:
+        return None  # no list, or its last phrasing (the key goes too): simpler as a rewrite
+    hits = [v for v in node.value if isinstance(v, yaml.ScalarNode) and phrasing_key(v.value) == key]
+    if not hits:
         return None
-    for item in found[1].value:
-        if not isinstance(item, yaml.MappingNode):
-            continue
-        fields = {k.value: v for k, v in item.value if isinstance(k, yaml.ScalarNode)}
-        id_node = fields.get("id")
-        if not isinstance(id_node, yaml.ScalarNode) or id_node.value.strip() != faq_id:
-            continue
-        node = fields.get("phrasings")
-        if not isinstance(node, yaml.SequenceNode) or len(node.value) < 2:
-            return None  # the last phrasing: the key goes too, simpler as a rewrite
-        hits = [v for v in node.value if isinstance(v, yaml.ScalarNode) and phrasing_key(v.value) == key]
-        if not hits:
+    if node.flow_style:
+        rest = [v.value for v in node.value if v not in hits]
+        return text[: node.start_mark.index] + _flow_list(rest) + text[node.end_mark.index :]
+    for hit in reversed(hits):  # later first, so earlier offsets stay valid
+        start = _line_start(text, hit.start_mark.index)
+        if text[start : hit.start_mark.index].strip() != "-":
             return None
-        if node.flow_style:
-            rest = [v.value for v in node.value if v not in hits]
-            flow = yaml.dump(rest, Dumper=yaml.SafeDumper, default_flow_style=True, allow_unicode=True,
-                             width=10_000).strip()
-            return text[: node.start_mark.index] + flow + text[node.end_mark.index :]
-        for hit in reversed(hits):  # later first, so earlier offsets stay valid
-            start = _line_start(text, hit.start_mark.index)
-            if text[start : hit.start_mark.index].strip() != "-":
-                return None
-            text = text[:start] + text[_after_line(text, hit.end_mark.index) :]
-        return text
-    return None
+        text = text[:start] + text[_after_line(text, hit.end_mark.index) :]
+    return text
+
+
+def _flow_list(values: list[str]) -> str:
+    return yaml.dump(values, Dumper=yaml.SafeDumper, default_flow_style=True, allow_unicode=True,
+                     width=10_000).strip()
 
 
 def _leading_comment(text: str) -> str:

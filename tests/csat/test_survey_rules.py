@@ -192,24 +192,26 @@ async def test_survey_buttons_stop_working_after_the_answer_window(world: World)
         later = utcnow() + timedelta(days=days)
         return CsatSurveys(world.sessions, CsatPolicy(), world.handoff.bot_may_speak, now=lambda: later)
 
-    chat = await world.conversation()
-    await world.bot_answers(chat)
-    await world.csat.ask_after_bot_turn(chat, "web", "goodbye")
-    (survey,) = surveys_of(world.url, chat)
-    late = await at(8).take(await world.customer(chat, rate_payload(survey.id, 5)))
+    async def asked() -> tuple[str, int]:
+        """A chat the bot answered and then asked to rate: (conversation, survey id)."""
+        chat = await world.conversation()
+        await world.bot_answers(chat)
+        await world.csat.ask_after_bot_turn(chat, "web", "goodbye")
+        (survey,) = surveys_of(world.url, chat)
+        return chat, survey.id
+
+    chat, survey_id = await asked()
+    late = await at(8).take(await world.customer(chat, rate_payload(survey_id, 5)))
     assert late is not None and late.intent == "csat_stale"
     assert [d.text for d in late.drafts] == [dialogue.CLOSED]
     (survey,) = surveys_of(world.url, chat)
     assert (survey.state, survey.rating) == ("expired", None)  # never counted as a rating
 
     # Rated in time, the follow-up pressed after the window: the rating stands, the rest closes.
-    other = await world.conversation()
-    await world.bot_answers(other)
-    await world.csat.ask_after_bot_turn(other, "web", "thanks")
-    (survey,) = surveys_of(world.url, other)
-    rated = await at(6).take(await world.customer(other, rate_payload(survey.id, 4)))
+    other, survey_id = await asked()
+    rated = await at(6).take(await world.customer(other, rate_payload(survey_id, 4)))
     assert rated is not None and rated.intent == "csat_rate"
-    closed = await at(7.5).take(await world.customer(other, recommend_payload(survey.id, True)))
+    closed = await at(7.5).take(await world.customer(other, recommend_payload(survey_id, True)))
     assert closed is not None and [d.text for d in closed.drafts] == [dialogue.CLOSED]
     (survey,) = surveys_of(world.url, other)
     assert (survey.state, survey.rating, survey.would_recommend) == ("done", 4, None)

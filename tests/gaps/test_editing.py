@@ -23,15 +23,25 @@ def faq_dir(tmp_path: Path) -> Path:
     return target
 
 
+def one_way_diff(before: str, after: str, kind: str) -> list[str]:
+    """The lines inserted (kind "insert") or deleted ("delete"); fails on any other change."""
+    lines: list[str] = []
+    a, b = before.splitlines(), after.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        assert tag in ("equal", kind), (tag, a[i1:i2], b[j1:j2])
+        if tag == kind:
+            lines += b[j1:j2] if kind == "insert" else a[i1:i2]
+    return lines
+
+
 def only_insertions(before: str, after: str) -> list[str]:
     """The lines added; fails if any original line was changed, dropped or moved."""
-    added: list[str] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(),
-                                                        autojunk=False).get_opcodes():
-        assert tag in ("equal", "insert"), (tag, before.splitlines()[i1:i2], after.splitlines()[j1:j2])
-        if tag == "insert":
-            added += after.splitlines()[j1:j2]
-    return added
+    return one_way_diff(before, after, "insert")
+
+
+def only_deletions(before: str, after: str) -> list[str]:
+    """The lines removed; fails if any line was added or changed."""
+    return one_way_diff(before, after, "delete")
 
 
 def by_id(faq_dir: Path) -> dict[str, FaqEntry]:
@@ -161,17 +171,6 @@ def test_concurrent_edits_are_serialised_and_none_is_lost(faq_dir: Path) -> None
     entries = by_id(faq_dir)
     assert {f"contact.new{n}" for n in range(6)} <= set(entries)
     assert {f"concurrent phrasing {n}" for n in range(6)} <= set(entries["contact.hours"].phrasings)
-
-
-def only_deletions(before: str, after: str) -> list[str]:
-    """The lines removed; fails if any line was added or changed."""
-    removed: list[str] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before.splitlines(), b=after.splitlines(),
-                                                        autojunk=False).get_opcodes():
-        assert tag in ("equal", "delete"), (tag, before.splitlines()[i1:i2], after.splitlines()[j1:j2])
-        if tag == "delete":
-            removed += before.splitlines()[i1:i2]
-    return removed
 
 
 def test_a_phrasing_moves_to_the_faq_it_reads_like_in_another_file(faq_dir: Path) -> None:
