@@ -78,12 +78,12 @@
       el("td", { class: "num" }, c.own_score.toFixed(2)), el("td", { class: "num" }, c.rival_score.toFixed(2)),
       el("td", { class: "act" },
         el("button", { type: "button", title: `Move to ${c.rival_id}`, "aria-label": `Move to ${c.rival_id}`,
-          onclick: (e) => movePhrasing(c, c.rival_id, e.target) }, "Move there"),
-        el("button", { type: "button", onclick: (e) => movePhrasing(c, null, e.target) }, "Remove")))));
+          onclick: () => movePhrasing(c, c.rival_id) }, "Move there"),
+        el("button", { type: "button", onclick: () => movePhrasing(c, null) }, "Remove")))));
     $("overlap-phrasings").hidden = json.conflicts.length === 0;
   }
 
-  async function movePhrasing(conflict, to, button) {
+  async function movePhrasing(conflict, to) {
     const what = to ? `Move “${conflict.phrasing}” from ${conflict.faq_id} to ${to}?` : `Remove “${conflict.phrasing}” from ${conflict.faq_id}?`;
     if (!window.confirm(what)) return;
     for (const b of $("overlap-phrasings").querySelectorAll("button")) b.disabled = true;
