@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                    "(default: the answer policy's margin)")
     p.add_argument("--thresholds", type=Path, default=_env_path(ENV_THRESHOLDS),
                    help="thresholds JSON whose margin is the default (default: shipped defaults)")
-    p.add_argument("--limit", type=int, default=50, help="phrasings to print (worst first); 0 = all")
+    p.add_argument("--limit", type=int, default=50, help="phrasings (worst first) and FAQ pairs listed; 0 = all")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--strict", action="store_true",
                    help="exit 3 when a phrasing is closer to another FAQ (for checks on FAQ changes)")
@@ -220,7 +220,7 @@ def _cmd_calibrate(args: argparse.Namespace, progress: bool) -> int:
 
 
 def _cmd_conflicts(args: argparse.Namespace, progress: bool) -> int:
-    from .conflicts import conflict_report, rival_pairs
+    from .conflicts import rival_pairs
     from .facade import KnowledgeBase
 
     if args.margin is not None and not 0 <= args.margin <= 2:
@@ -228,28 +228,26 @@ def _cmd_conflicts(args: argparse.Namespace, progress: bool) -> int:
         return 1
     kb = KnowledgeBase.open(faq_dir=args.faq_dir, index_dir=args.index_dir, model=args.model,
                             thresholds=args.thresholds, progress=progress)
-    margin = kb.thresholds.margin if args.margin is None else args.margin
-    found = kb.conflicts(margin=margin, progress=progress)
-    report = conflict_report(found, phrasings=sum(len(e.texts()) for e in kb.entries), margin=margin)
-    shown = found if args.limit <= 0 else found[: args.limit]
+    report = kb.conflicts(margin=args.margin, progress=progress)
+    limit = args.limit if args.limit > 0 else None
     if args.json:
-        print(json.dumps({**report, "conflicts": report["conflicts"][: len(shown)]}, ensure_ascii=False))
+        print(json.dumps(report.as_json(limit), ensure_ascii=False))
     else:
-        closer, within = report["closer_to_rival"], report["within_margin"]
-        print(f"{closer} of {report['phrasings']} phrasings sit closer to another FAQ than to their own; "
-              f"{within} more win by less than the margin {margin} "
+        found, closer = report.conflicts, report.closer_to_rival
+        print(f"{closer} of {report.phrasings} phrasings sit closer to another FAQ than to their own; "
+              f"{len(found) - closer} more win by less than the margin {report.margin} "
               "(each scored as a customer's question would be, left out of its own FAQ)")
-        for c in shown:
+        for c in found[:limit]:
             print(f"  {c.faq_id}: {c.phrasing!r} -> {c.rival_id}  own {c.own_score:.3f}  "
                   f"rival {c.rival_score:.3f}  ({c.margin:+.3f})")
-        if len(shown) < len(found):
-            print(f"  ... {len(found) - len(shown)} more (--limit 0 lists all)")
+        if limit is not None and len(found) > limit:
+            print(f"  ... {len(found) - limit} more (--limit 0 lists all)")
         pairs = rival_pairs(found)
         if pairs:
             print("FAQs that overlap most (merge them, or make their phrasings say what differs):")
             for a, b, n in pairs[:10]:
                 print(f"  {a} <-> {b}: {n} phrasing{'s' if n != 1 else ''}")
-    return 3 if args.strict and report["closer_to_rival"] else 0
+    return 3 if args.strict and report.closer_to_rival else 0
 
 
 def _cmd_bench(args: argparse.Namespace, progress: bool) -> int:

@@ -104,14 +104,27 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
     return matrix / norms
 
 
-def conflict_report(found: list[Conflict], *, phrasings: int, margin: float) -> dict[str, Any]:
-    """The JSON both the CLI and the FAQ gaps page give: counts, conflicts, FAQ pairs."""
-    closer = sum(1 for c in found if c.closer_to_rival)
-    return {
-        "phrasings": phrasings, "margin": margin, "closer_to_rival": closer, "within_margin": len(found) - closer,
-        "conflicts": [c.as_json() for c in found],
-        "pairs": [{"faqs": [a, b], "phrasings": n} for a, b, n in rival_pairs(found)],
-    }
+@dataclass(frozen=True)
+class ConflictReport:
+    """Every conflict of one index, worst first, with what they were measured against."""
+
+    conflicts: list[Conflict]
+    phrasings: int  # phrasings checked
+    margin: float
+
+    @property
+    def closer_to_rival(self) -> int:
+        return sum(1 for c in self.conflicts if c.closer_to_rival)
+
+    def as_json(self, limit: int | None = None) -> dict[str, Any]:
+        """The JSON both the CLI and the FAQ gaps page give; `limit` caps both lists."""
+        closer = self.closer_to_rival
+        return {
+            "phrasings": self.phrasings, "margin": self.margin, "closer_to_rival": closer,
+            "within_margin": len(self.conflicts) - closer,
+            "conflicts": [c.as_json() for c in self.conflicts[:limit]],
+            "pairs": [{"faqs": [a, b], "phrasings": n} for a, b, n in rival_pairs(self.conflicts)[:limit]],
+        }
 
 
 def rival_pairs(conflicts: list[Conflict]) -> list[tuple[str, str, int]]:

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .builder import BuildConfig, build_index, default_build_config
-from .conflicts import Conflict, find_conflicts
+from .conflicts import ConflictReport, find_conflicts
 from .encoder import DEFAULT_MODEL, MAX_QUERY_CHARS, Encoder, canonical_model_name, load_encoder
 from .manifest import Manifest
 from .policy import Thresholds
@@ -192,11 +192,12 @@ class KnowledgeBase:
         rankings = rank(snapshot, vectors, top_n=max(top_n, 2))
         return [([snapshot.entries[p].id for p in r.faq_positions], list(r.scores)) for r in rankings]
 
-    def conflicts(self, *, margin: float | None = None, progress: bool = False) -> list[Conflict]:
+    def conflicts(self, *, margin: float | None = None, progress: bool = False) -> ConflictReport:
         """Phrasings that sit closer to another FAQ than to their own, or within `margin` of
         it (default: the answer policy's margin, below which the bot offers a choice
         instead of answering), scored with this index's encoder; see conflicts.py."""
         snapshot = self._snapshot
+        margin = self.thresholds.margin if margin is None else margin
         texts: list[str] = []
         rows: list[int] = []
         for position, entry in enumerate(snapshot.entries):
@@ -204,10 +205,10 @@ class KnowledgeBase:
                 texts.append(text)
                 rows.append(position)
         if not texts:
-            return []
+            return ConflictReport([], 0, margin)
         vectors = snapshot.encoder.encode(texts, batch_size=64, progress=progress)
-        return find_conflicts([e.id for e in snapshot.entries], texts, vectors, np.asarray(rows),
-                              margin=self.thresholds.margin if margin is None else margin)
+        found = find_conflicts([e.id for e in snapshot.entries], texts, vectors, np.asarray(rows), margin=margin)
+        return ConflictReport(found, len(texts), margin)
 
     # -- hot reload -------------------------------------------------------------------
 

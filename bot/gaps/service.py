@@ -38,7 +38,7 @@ from bot.privacy.redaction import redact
 from bot.settings import Settings
 from knowledge_base import FaqEntry, KnowledgeBase
 from knowledge_base.builder import build_index, default_build_config
-from knowledge_base.conflicts import conflict_report
+from knowledge_base.conflicts import ConflictReport
 from knowledge_base.editing import EditResult, add_faq, add_phrasings, move_phrasing, source_stamp
 from knowledge_base.encoder import Encoder, load_encoder
 from knowledge_base.source import load_faq_dir
@@ -103,7 +103,7 @@ class GapsService:
         self._load_lock = asyncio.Lock()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._results: OrderedDict[tuple[Any, ...], dict[str, Any]] = OrderedDict()
-        self._overlaps: tuple[str, dict[str, Any]] | None = None  # (index version, report)
+        self._overlaps: tuple[str, ConflictReport, float] | None = None  # (index version, report, ms)
         # One computation at a time: they share the vector cache, and two would only
         # compete for the same two cores.
         self._compute_lock = threading.Lock()
@@ -241,19 +241,17 @@ class GapsService:
         cached = self._overlaps is not None and self._overlaps[0] == version
         if not cached:
             started = time.perf_counter()
-            body = await anyio.to_thread.run_sync(lambda: self._compute_overlaps(kb))
-            body["compute_ms"] = round((time.perf_counter() - started) * 1000, 1)
-            self._overlaps = (version, body)
+            report = await anyio.to_thread.run_sync(lambda: self._compute_overlaps(kb))
+            self._overlaps = (version, report, round((time.perf_counter() - started) * 1000, 1))
         assert self._overlaps is not None
-        body = self._overlaps[1]
+        _, report, compute_ms = self._overlaps
         stamp = await anyio.to_thread.run_sync(source_stamp, self.config.faq_dir)
-        return {**body, "conflicts": body["conflicts"][:limit], "pairs": body["pairs"][:limit],
-                "cached": cached, "index": {"version": version}, "source_stamp": stamp}
+        return {**report.as_json(limit), "compute_ms": compute_ms, "cached": cached,
+                "index": {"version": version}, "source_stamp": stamp}
 
-    def _compute_overlaps(self, kb: KnowledgeBase) -> dict[str, Any]:
+    def _compute_overlaps(self, kb: KnowledgeBase) -> ConflictReport:
         with self._compute_lock:
-            found = kb.conflicts()
-        return conflict_report(found, phrasings=sum(len(e.texts()) for e in kb.entries), margin=kb.thresholds.margin)
+            return kb.conflicts()
 
     # -- FAQ sources ------------------------------------------------------------------
 
