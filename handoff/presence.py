@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import Insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from handoff.models import AgentPresence
@@ -30,19 +31,29 @@ def upsert_presence(
     """Record a sign of life; change the status if one is given (None keeps it)."""
     row = session.get(AgentPresence, agent_id)
     if row is None:
-        row = AgentPresence(
-            agent_id=agent_id,
-            status=status or PresenceStatus.ONLINE,
-            last_seen_at=now,
-            changed_at=now,
-        )
-        session.add(row)
-        return row
+        # Signing in and the console's socket both record an agent's first sign of life,
+        # often in the same instant: insert only if absent, so the later one updates the
+        # row the earlier one made instead of failing on the agent's key.
+        session.execute(_insert_if_absent(session).values(
+            agent_id=agent_id, status=status or PresenceStatus.ONLINE, last_seen_at=now, changed_at=now,
+        ))
+        row = session.get(AgentPresence, agent_id, populate_existing=True)
+        assert row is not None
     row.last_seen_at = now
     if status is not None and row.status != status:
         row.status = status
         row.changed_at = now
     return row
+
+
+def _insert_if_absent(session: Session) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING on the agent's key (SQLite and PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(AgentPresence).on_conflict_do_nothing(index_elements=["agent_id"])
+    if dialect == "sqlite":
+        return sqlite.insert(AgentPresence).on_conflict_do_nothing(index_elements=["agent_id"])
+    raise NotImplementedError(f"agent presence needs SQLite or PostgreSQL, not {dialect}")
 
 
 def online_agent_ids(

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from handoff import AlreadyClaimed, ConcurrentUpdate, Handoff, Owner, Ticket
-from handoff.models import ConversationOwner
+from handoff.models import AgentPresence, ConversationOwner
 from tests.handoff.conftest import new_conversation
 
 RACERS = 8
@@ -106,3 +106,28 @@ def test_stale_writer_gets_concurrent_update_not_a_lost_update(
     with sessions() as session:
         events = [e.kind for e in handoff.events(session, ticket_id)]
         assert events.count("abandoned") == 1
+
+
+def test_first_signs_of_life_at_once_make_one_presence_row(
+    sessions: sessionmaker[Session], handoff: Handoff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signing in and the console socket both set an agent online, often in the same
+    instant. Every racer reads "no presence row yet" before any of them writes."""
+    read_all = threading.Barrier(RACERS)
+    seen = threading.local()
+    original_get = Session.get
+
+    def get_then_wait(self: Session, entity: object, ident: object, **kwargs: object) -> object:
+        found = original_get(self, entity, ident, **kwargs)  # type: ignore[arg-type]
+        if entity is AgentPresence and not getattr(seen, "waited", False):
+            seen.waited = True
+            read_all.wait(timeout=30)
+        return found
+
+    monkeypatch.setattr(Session, "get", get_then_wait)
+    results = _race(sessions, lambda s, racer: handoff.set_presence(s, 4242, "online" if racer % 2 else "away").agent_id)
+    assert results == [4242] * RACERS  # nobody failed on the agent's key
+    monkeypatch.undo()
+    with sessions() as session:
+        rows = list(session.scalars(select(AgentPresence).where(AgentPresence.agent_id == 4242)))
+        assert len(rows) == 1 and rows[0].status in ("online", "away")
