@@ -2,50 +2,10 @@
 // the page with textContent (never innerHTML), so HTML or script shows as text.
 (function () {
   "use strict";
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const $ = (id) => document.getElementById(id);
+  const { $, csrf, el, toast, api } = window.Helpline;
   let me = null;
   let current = null; // ticket id shown on the right
   let suggestTimer = null;
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => {
-      if (key === "class") node.className = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value);
-    });
-    children.flat().forEach((child) => {
-      if (child === null || child === undefined) return;
-      node.appendChild(typeof child === "string" ? document.createTextNode(child) : child);
-    });
-    return node;
-  }
-
-  function toast(text) {
-    const node = $("toast");
-    node.textContent = text;
-    node.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { node.hidden = true; }, 5000);
-  }
-
-  async function api(method, path, body) {
-    const response = await fetch(path, {
-      method,
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-    if (response.status === 401) { window.location = "/login?next=/console"; throw new Error("logged out"); }
-    const data = response.headers.get("content-type")?.includes("json") ? await response.json() : {};
-    if (!response.ok) {
-      const error = new Error(data.detail || response.statusText);
-      error.status = response.status;
-      throw error;
-    }
-    return data;
-  }
 
   function slaBadges(sla) {
     return ["first_response", "resolution"].map((kind) => {
@@ -75,7 +35,7 @@
       $("queue").replaceChildren(...data.queue.map(ticketButton));
       $("mine").replaceChildren(...data.mine.map(ticketButton));
       $("queue-status").textContent = `${data.queue.length} waiting`;
-    } catch (error) { if (error.message !== "logged out") toast(`Queue: ${error.message}`); }
+    } catch (error) { if (error.message !== "signed out") toast(`Queue: ${error.message}`); }
   }
 
   function trailText(trail) {

@@ -4,7 +4,7 @@
 "use strict";
 (() => {
   const page = document.body.dataset.page;
-  const $ = (id) => document.getElementById(id);
+  const { $, el, request, describe } = window.Helpline;
   const SVG = "http://www.w3.org/2000/svg";
   const COLORS = ["#1f5fbf", "#d97706", "#1e7d32", "#8e24aa", "#b3261e", "#00838f"];
   let state = { data: null, filters: {} };
@@ -17,12 +17,6 @@
     if (s < 5400) return `${(s / 60).toFixed(1)} min`;
     return `${(s / 3600).toFixed(1)} h`;
   };
-  function el(tag, attrs = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [k, v] of Object.entries(attrs)) if (v !== null && v !== undefined) node.setAttribute(k, v);
-    for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    return node;
-  }
   function svg(tag, attrs = {}) {
     const node = document.createElementNS(SVG, tag);
     for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -315,10 +309,9 @@
     for (const [k, v] of params) if (form.elements[k]) form.elements[k].value = v;
     const url = page === "me" ? "/api/dashboard/me" : "/api/dashboard";
     const started = performance.now();
-    const response = await fetch(`${url}?${params}`, { credentials: "same-origin" });
-    const body = await response.json();
-    if (!response.ok) {
-      $("status").textContent = `Could not load: ${body.detail || response.status}`;
+    const { status, json: body } = await request("GET", `${url}?${params}`);
+    if (status !== 200) {
+      $("status").textContent = `Could not load: ${describe(body, status)}`;
       return;
     }
     state.data = body;

@@ -1,40 +1,13 @@
 // FAQ gaps page. Every customer text is put into the page with textContent, never as HTML.
 (function () {
   "use strict";
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const $ = (id) => document.getElementById(id);
+  const { $, el, request, describe } = window.Helpline;
   const REASONS = { fallback: "no answer", nlu_fallback: "not understood", thumbs_down: "thumbs-down", suggest: "suggestions only" };
   let data = null;      // last GET /api/gaps
   let current = null;   // cluster being edited
   let overlapStamp = null;  // source_stamp the overlaps list was loaded with
 
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (key === "class") node.className = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value);
-    }
-    for (const child of children) {
-      if (child === null || child === undefined) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
-
   function day(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
-
-  async function api(method, path, body) {
-    const response = await fetch(path, {
-      method, credentials: "same-origin",
-      headers: body ? { "Content-Type": "application/json", "X-CSRF-Token": csrf } : {},
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    if (response.status === 401) { location.href = "/login?next=/gaps"; throw new Error("signed out"); }
-    let json = null;
-    try { json = await response.json(); } catch (e) { json = null; }
-    return { status: response.status, json };
-  }
 
   async function load() {
     const params = new URLSearchParams();
@@ -43,7 +16,7 @@
     if ($("channel").value) params.set("channel", $("channel").value);
     params.set("suggest", $("suggest").checked ? "true" : "false");
     $("summary").textContent = "Loading… (the first load also loads the language model)";
-    const { status, json } = await api("GET", "/api/gaps?" + params.toString());
+    const { status, json } = await request("GET", "/api/gaps?" + params.toString());
     if (status !== 200) {
       $("summary").textContent = "Could not load the gaps: " + describe(json);
       return;
@@ -60,7 +33,7 @@
     $("overlaps-summary").textContent = "Checking the FAQ for overlaps…";
     $("overlap-phrasings").hidden = true;  // rows of an older list would act on an old stamp
     $("overlap-pairs").replaceChildren();
-    const { status, json } = await api("GET", "/api/gaps/overlaps?limit=50");
+    const { status, json } = await request("GET", "/api/gaps/overlaps?limit=50");
     if (status !== 200) {
       $("overlaps-summary").textContent = "Could not check the FAQ for overlaps: " + describe(json);
       return;
@@ -88,7 +61,7 @@
     if (!window.confirm(what)) return;
     for (const b of $("overlap-phrasings").querySelectorAll("button")) b.disabled = true;
     const status = $("overlaps-status");
-    const { status: code, json } = await api("POST", "/api/gaps/phrasings/move",
+    const { status: code, json } = await request("POST", "/api/gaps/phrasings/move",
       { faq_id: conflict.faq_id, phrasing: conflict.phrasing, to_faq_id: to, source_stamp: overlapStamp });
     if (code === 202) {
       overlapStamp = json.source_stamp;
@@ -106,15 +79,6 @@
     } else {
       status.textContent = `Not changed (${code}): ${describe(json)}`;
     }
-  }
-
-  function describe(json) {
-    if (!json) return "no response";
-    const detail = json.detail;
-    if (typeof detail === "string") return detail;
-    if (detail && detail.message) return detail.message;
-    if (Array.isArray(detail)) return detail.map((d) => (d.loc || []).slice(-1)[0] + ": " + d.msg).join("; ");
-    return JSON.stringify(detail);
   }
 
   function render() {
@@ -205,7 +169,7 @@
     }
     $("editor-save").disabled = true;
     $("editor-errors").replaceChildren();
-    const { status, json } = await api("POST", path, body);
+    const { status, json } = await request("POST", path, body);
     if (status === 202) {
       data.source_stamp = json.source_stamp;
       overlapStamp = json.source_stamp;
@@ -227,7 +191,7 @@
 
   async function poll(jobId, status = $("editor-status"), onDone = () => {}) {
     for (;;) {
-      const { status: code, json } = await api("GET", "/api/gaps/jobs/" + encodeURIComponent(jobId));
+      const { status: code, json } = await request("GET", "/api/gaps/jobs/" + encodeURIComponent(jobId));
       if (code !== 200) { status.textContent = "Rebuild status unavailable: " + describe(json); return; }
       if (json.state === "done") {
         status.textContent = `Index rebuilt (version ${json.index_version}). The bot uses it within seconds.`;

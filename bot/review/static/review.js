@@ -2,40 +2,9 @@
 // into the page with textContent (never innerHTML), so markup shows as text.
 (function () {
   "use strict";
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const $ = (id) => document.getElementById(id);
+  const { $, el, toast, api } = window.Helpline;
   const form = $("filters");
   const cursors = []; // cursors of the pages shown so far (for "Newest")
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => {
-      if (key === "class") node.className = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value);
-    });
-    children.flat().forEach((child) => {
-      if (child === null || child === undefined) return;
-      node.appendChild(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
-    });
-    return node;
-  }
-
-  function toast(text) {
-    const node = $("toast");
-    node.textContent = text;
-    node.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { node.hidden = true; }, 6000);
-  }
-
-  async function api(path) {
-    const response = await fetch(path, { headers: { "X-CSRF-Token": csrf }, credentials: "same-origin" });
-    if (response.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("logged out"); }
-    const data = response.headers.get("content-type")?.includes("json") ? await response.json() : {};
-    if (!response.ok) throw new Error(typeof data.detail === "string" ? data.detail : response.statusText);
-    return data;
-  }
 
   function filterParams() {
     const params = new URLSearchParams();
@@ -85,20 +54,20 @@
     if (cursor) params.set("cursor", cursor);
     $("status").textContent = "Loading…";
     try {
-      const data = await api("/api/review/conversations?" + params.toString());
+      const data = await api("GET", "/api/review/conversations?" + params.toString());
       $("rows").replaceChildren(...data.conversations.map(row));
       $("status").textContent = data.conversations.length ? `${data.conversations.length} conversations on this page` : "No conversation matches these filters.";
       $("next").hidden = !data.next_cursor;
       $("next").onclick = () => { cursors.push(cursor); load(data.next_cursor); };
       $("first").hidden = !cursor;
     } catch (error) {
-      if (error.message !== "logged out") { $("status").textContent = ""; toast(`Could not load: ${error.message}`); }
+      if (error.message !== "signed out") { $("status").textContent = ""; toast(`Could not load: ${error.message}`); }
     }
   }
 
   async function options() {
     try {
-      const data = await api("/api/review/options");
+      const data = await api("GET", "/api/review/options");
       document.querySelectorAll("select[data-options]").forEach((select) => {
         const values = data[select.dataset.options] || [];
         values.forEach((value) => {
@@ -107,7 +76,7 @@
         });
       });
       $("tag-list").replaceChildren(...data.tags.map((t) => el("option", { value: t })));
-    } catch (error) { if (error.message !== "logged out") toast(`Filters: ${error.message}`); }
+    } catch (error) { if (error.message !== "signed out") toast(`Filters: ${error.message}`); }
   }
 
   form.addEventListener("submit", (event) => { event.preventDefault(); cursors.length = 0; load(null); });

@@ -2,46 +2,10 @@
 // CSAT, tags, review status and comments. All texts are set with textContent.
 (function () {
   "use strict";
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
-  const $ = (id) => document.getElementById(id);
+  const { $, el, toast, api } = window.Helpline;
   const conversationId = decodeURIComponent(location.pathname.split("/").pop());
   const base = `/api/review/conversations/${encodeURIComponent(conversationId)}`;
   const STATUSES = ["unreviewed", "in_review", "reviewed", "needs_follow_up"];
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([key, value]) => {
-      if (key === "class") node.className = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value);
-    });
-    children.flat().forEach((child) => {
-      if (child === null || child === undefined || child === false) return;
-      node.appendChild(typeof child === "string" || typeof child === "number" ? document.createTextNode(String(child)) : child);
-    });
-    return node;
-  }
-
-  function toast(text) {
-    const node = $("toast");
-    node.textContent = text;
-    node.hidden = false;
-    clearTimeout(toast.timer);
-    toast.timer = setTimeout(() => { node.hidden = true; }, 6000);
-  }
-
-  async function api(method, path, body) {
-    const response = await fetch(path, {
-      method,
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-    if (response.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname); throw new Error("logged out"); }
-    const data = response.headers.get("content-type")?.includes("json") ? await response.json() : {};
-    if (!response.ok) throw new Error(typeof data.detail === "string" ? data.detail : response.statusText);
-    return data;
-  }
 
   const when = (iso) => iso ? new Date(iso).toISOString().replace("T", " ").slice(0, 19) : "";
   const pct = (x) => (x === null || x === undefined) ? "" : `${Math.round(x * 100)}%`;
@@ -125,7 +89,7 @@
 
   async function reload() {
     try { render(await api("GET", base)); } catch (error) {
-      if (error.message !== "logged out") toast(`Could not load: ${error.message}`);
+      if (error.message !== "signed out") toast(`Could not load: ${error.message}`);
     }
   }
 
