@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         upkeep.cancel()
         await console.shutdown()
         await pipeline.shutdown()
+        await desk.drain_deliveries()  # agents' last replies, before the channels stop
         if telegram is not None:
             await telegram.stop()  # after the pipeline drained: its last replies go out
         await suggestions.aclose()

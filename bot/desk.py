@@ -8,8 +8,10 @@ changes are carried out, so the bot and an agent can never both speak.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol, TypeVar
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import CustomerChannel
 from bot.db import in_transaction
+from bot.sequencing import SerialExecutor
 from bot.transcript.store import OutboundDraft, StoredMessage, TranscriptStore
 from handoff import Handoff, HandoffPolicy, Route, Ticket, TicketNotFound
 from handoff.lifecycle import TicketStatus
@@ -103,6 +106,9 @@ class HelpDesk:
         self._console = console
         self._agent_names = agent_names or (lambda agent_id: "An agent")
         self._notified_positions: dict[int, int] = {}
+        # Messages to one conversation leave in the order they were stored, whether or not
+        # their sender waits for the delivery (an agent's reply does not, see agent_message).
+        self._deliveries = SerialExecutor()
         # Set by the composition root: tells the bot it owns the conversation again.
         self.on_hand_back: Callable[[str, str], None] = lambda conversation_id, channel: None
         # Set by the composition root: a resolved ticket's customer is asked for a rating.
@@ -223,19 +229,59 @@ class HelpDesk:
         """Store, then deliver, messages to a customer outside a bot turn; returns them as
         stored after delivery (status "undelivered" when they did not reach the customer)."""
         stored = await self._store.record_outbound(conversation_id, channel, drafts)
+        return await self._deliver_in_order(conversation_id, channel, stored)
+
+    def _deliver_in_order(
+        self,
+        conversation_id: str,
+        channel: str,
+        stored: list[StoredMessage],
+        on_status_change: Callable[[StoredMessage], Awaitable[Any]] | None = None,
+    ) -> asyncio.Future[list[StoredMessage]]:
+        """Queue the delivery behind the conversation's earlier ones; the future gives the
+        messages as stored afterwards. Never fails: a failed delivery is logged and shows
+        in the messages' status."""
+        return self._deliveries.submit(
+            conversation_id, lambda: self._deliver(conversation_id, channel, stored, on_status_change)
+        )
+
+    async def _deliver(
+        self,
+        conversation_id: str,
+        channel: str,
+        stored: list[StoredMessage],
+        on_status_change: Callable[[StoredMessage], Awaitable[Any]] | None,
+    ) -> list[StoredMessage]:
         ids = [message.id for message in stored]
-        if channel not in self._channels:
-            # E.g. Telegram switched off while its chats still had tickets: the message is
-            # stored (the transcript shows it) but nobody can be reached.
-            logger.warning("channel %s is not running; message to conversation %s stored only",
-                           channel, conversation_id)
-            await self._store.mark_undelivered(ids, f"the {channel} channel is not running")
-            return await self._store.messages(ids)
         try:
-            await self._channels[channel].deliver(conversation_id, stored)
+            if channel not in self._channels:
+                # E.g. Telegram switched off while its chats still had tickets: the message
+                # is stored (the transcript shows it) but nobody can be reached.
+                logger.warning("channel %s is not running; message to conversation %s stored only",
+                               channel, conversation_id)
+                await self._store.mark_undelivered(ids, f"the {channel} channel is not running")
+            else:
+                await self._channels[channel].deliver(conversation_id, stored)
         except Exception:
             logger.exception("delivery to conversation %s failed", conversation_id)
-        return await self._store.messages(ids)
+        try:
+            after = await self._store.messages(ids)
+        except Exception:
+            logger.exception("could not re-read %d messages of conversation %s", len(ids), conversation_id)
+            return stored
+        if on_status_change is not None:
+            before = {message.id: message.status for message in stored}
+            for message in after:
+                if message.status != before.get(message.id):
+                    try:
+                        await on_status_change(message)
+                    except Exception:
+                        logger.exception("could not announce message %s's delivery status", message.id)
+        return after
+
+    async def drain_deliveries(self) -> None:
+        """Wait until every queued message has been handed to its channel (shutdown)."""
+        await self._deliveries.drain_all()
 
     async def after_ticket_change(self, ticket: TicketSummary) -> None:
         await self._console.ticket_changed(ticket.id)
@@ -275,10 +321,17 @@ class HelpDesk:
             return self.summary(session, ticket)
 
         ticket = await self.run(work)
-        (stored,) = await self.tell_customer(
+        (stored,) = await self._store.record_outbound(
             ticket.conversation_id, ticket.channel, [OutboundDraft(text=text, author="agent")]
         )
+        # The reply is stored, so the agent gets it back at once; delivery (seconds on
+        # Telegram under flood control, up to a minute while it reconnects) goes on behind,
+        # and the consoles watching the ticket hear if the customer did not get it.
         await self._console.ticket_message(ticket_id, stored)
+        self._deliver_in_order(
+            ticket.conversation_id, ticket.channel, [stored],
+            lambda message: self._console.ticket_message(ticket_id, message),
+        )
         return stored
 
     async def finish(self, ticket_id: int, agent_id: int, note: str, *, resolve: bool, category: str | None = None) -> TicketSummary:

@@ -167,6 +167,30 @@ async def test_a_resolution_note_reaches_the_telegram_chat(tmp_path: Path, datab
         await dee.http.aclose()
 
 
+async def test_a_reply_held_by_flood_control_does_not_hold_the_agent_or_lose_its_place(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with telegram_gateway(tmp_path, database_url) as (gateway, api):
+        kim, console, _ = await agent_on_console(gateway, database_url, "kim@example.com", "Kim")
+        ticket_id, number = await escalate(api, kim, "human please, my parcel never came")
+        await claim(api, kim, ticket_id)
+        before = len(api.sent(CHAT))
+        api.flood_next("sendMessage", retry_after=3)
+
+        sent = await kim.post(f"/api/tickets/{ticket_id}/messages", {"text": "Let me check with the courier."})
+        assert sent.status_code == 201 and sent.json()["message"]["status"] == "sent"
+        assert len(api.sent(CHAT)) == before  # answered while Telegram still holds the reply
+        done = await kim.post(f"/api/tickets/{ticket_id}/resolve", {"note": "Courier found it."})
+        assert done.status_code == 200
+
+        await api.wait_for(lambda: len(api.sent(CHAT)) >= before + 2, what="the reply and the notice")
+        assert api.sent_texts(CHAT)[before:before + 2] == [
+            "Let me check with the courier.", f"Your ticket {number} has been resolved: Courier found it.",
+        ]
+        await console.disconnect()
+        await kim.http.aclose()
+
+
 async def test_an_agent_sees_when_a_reply_did_not_reach_a_customer_who_blocked_the_bot(
     tmp_path: Path, database_url: str
 ) -> None:
@@ -180,9 +204,13 @@ async def test_an_agent_sees_when_a_reply_did_not_reach_a_customer_who_blocked_t
         api.block(CHAT)
 
         sent = await lee.post(f"/api/tickets/{ticket_id}/messages", {"text": "Could you send a photo?"})
-        assert sent.status_code == 201 and sent.json()["message"]["status"] == "undelivered"
+        # Stored and answered at once; the delivery's outcome follows on the console socket.
+        assert sent.status_code == 201 and sent.json()["message"]["status"] == "sent"
         echoed = await next_matching(events, "ticket_message", "Could you send a photo?")
-        assert echoed["message"]["status"] == "undelivered"  # the console marks it
+        assert echoed["message"]["status"] == "sent"
+        update = await next_matching(events, "ticket_message", "Could you send a photo?")
+        assert update["message"]["id"] == echoed["message"]["id"]
+        assert update["message"]["status"] == "undelivered"  # the console marks it
         detail = (await lee.http.get(f"/api/tickets/{ticket_id}")).json()
         assert detail["messages"][-1]["status"] == "undelivered"
         assert len(api.sent(CHAT)) == 3

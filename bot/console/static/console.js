@@ -58,13 +58,21 @@
     if (message.faq_trail) extra.push(trailText(message.faq_trail));
     if (message.feedback) extra.push(el("div", { class: "trail" }, `feedback: ${message.feedback === "up" ? "helpful" : "not helpful"}`));
     if (message.status === "undelivered") extra.push(el("div", { class: "trail undelivered" }, "not delivered to the customer"));
-    return el("li", { class: `msg msg--${who}`, "data-message": message.id },
+    return el("li", { class: `msg msg--${who}`, "data-message": message.id, "data-status": message.status },
       el("span", { class: "msg__who" }, who), message.text, extra);
   }
 
-  function appendMessage(message) {
+  // A message seen again is an update (e.g. its delivery failed after it was sent): redraw it in place.
+  function showMessage(message) {
     const list = document.querySelector(".transcript");
-    if (!list || list.querySelector(`[data-message="${message.id}"]`)) return;
+    if (!list) return;
+    const shown = list.querySelector(`[data-message="${message.id}"]`);
+    if (shown) {
+      // Delivery only ever turns "sent" into "undelivered"; the reply to the POST can
+      // arrive after the socket's update and must not undo it.
+      if (!(shown.dataset.status === "undelivered" && message.status === "sent")) shown.replaceWith(messageItem(message));
+      return;
+    }
     list.appendChild(messageItem(message));
     list.lastChild.scrollIntoView({ block: "end" });
   }
@@ -164,7 +172,7 @@
       const data = await api("POST", `/api/tickets/${current}/messages`, { text });
       box.value = "";
       $("suggestions").replaceChildren();
-      appendMessage(data.message);
+      showMessage(data.message);
     } catch (error) { toast(error.message); }
   }
 
@@ -215,7 +223,7 @@
   const socket = io("/console", { transports: ["websocket", "polling"], auth: { csrf_token: csrf } });
   socket.on("connect", () => { if (current) socket.emit("watch", { ticket_id: current }); refreshQueue(); });
   socket.on("queue_changed", refreshQueue);
-  socket.on("ticket_message", (data) => { if (data.ticket_id === current) appendMessage(data.message); });
+  socket.on("ticket_message", (data) => { if (data.ticket_id === current) showMessage(data.message); });
   socket.on("ticket_changed", (data) => { if (data.ticket_id === current) openTicket(current); refreshQueue(); });
 
   (async function start() {
