@@ -236,13 +236,15 @@ class HelpDesk:
         conversation_id: str,
         channel: str,
         stored: list[StoredMessage],
-        on_status_change: Callable[[StoredMessage], Awaitable[Any]] | None = None,
+        announce: Callable[[StoredMessage], Awaitable[Any]] | None = None,
     ) -> asyncio.Future[list[StoredMessage]]:
         """Queue the delivery behind the conversation's earlier ones; the future gives the
         messages as stored afterwards. Never fails: a failed delivery is logged and shows
-        in the messages' status."""
+        in the messages' status. ``announce`` is told of each message before it is sent
+        and again if delivery changed its status, all inside the queue, so what it tells
+        arrives in order."""
         return self._deliveries.submit(
-            conversation_id, lambda: self._deliver(conversation_id, channel, stored, on_status_change)
+            conversation_id, lambda: self._deliver(conversation_id, channel, stored, announce)
         )
 
     async def _deliver(
@@ -250,9 +252,11 @@ class HelpDesk:
         conversation_id: str,
         channel: str,
         stored: list[StoredMessage],
-        on_status_change: Callable[[StoredMessage], Awaitable[Any]] | None,
+        announce: Callable[[StoredMessage], Awaitable[Any]] | None,
     ) -> list[StoredMessage]:
         ids = [message.id for message in stored]
+        if announce is not None:
+            await self._announce(announce, stored)
         try:
             if channel not in self._channels:
                 # E.g. Telegram switched off while its chats still had tickets: the message
@@ -269,15 +273,18 @@ class HelpDesk:
         except Exception:
             logger.exception("could not re-read %d messages of conversation %s", len(ids), conversation_id)
             return stored
-        if on_status_change is not None:
+        if announce is not None:
             before = {message.id: message.status for message in stored}
-            for message in after:
-                if message.status != before.get(message.id):
-                    try:
-                        await on_status_change(message)
-                    except Exception:
-                        logger.exception("could not announce message %s's delivery status", message.id)
+            await self._announce(announce, [m for m in after if m.status != before.get(m.id)])
         return after
+
+    @staticmethod
+    async def _announce(announce: Callable[[StoredMessage], Awaitable[Any]], messages: list[StoredMessage]) -> None:
+        for message in messages:
+            try:
+                await announce(message)
+            except Exception:  # the consoles missing one event must not stop the delivery
+                logger.exception("could not announce message %s to the consoles", message.id)
 
     async def drain_deliveries(self) -> None:
         """Wait until every queued message has been handed to its channel (shutdown)."""
@@ -326,8 +333,7 @@ class HelpDesk:
         )
         # The reply is stored, so the agent gets it back at once; delivery (seconds on
         # Telegram under flood control, up to a minute while it reconnects) goes on behind,
-        # and the consoles watching the ticket hear if the customer did not get it.
-        await self._console.ticket_message(ticket_id, stored)
+        # and the consoles watching the ticket hear of the reply, then of a failed delivery.
         self._deliver_in_order(
             ticket.conversation_id, ticket.channel, [stored],
             lambda message: self._console.ticket_message(ticket_id, message),
