@@ -225,11 +225,11 @@ class HelpDesk:
 
     # -- agent side --------------------------------------------------------------------
 
-    async def tell_customer(self, conversation_id: str, channel: str, drafts: list[OutboundDraft]) -> list[StoredMessage]:
-        """Store, then deliver, messages to a customer outside a bot turn; returns them as
-        stored after delivery (status "undelivered" when they did not reach the customer)."""
+    async def tell_customer(self, conversation_id: str, channel: str, drafts: list[OutboundDraft]) -> None:
+        """Store, then deliver, messages to a customer outside a bot turn; returns when the
+        channel has taken them or given up (then they are stored as "undelivered")."""
         stored = await self._store.record_outbound(conversation_id, channel, drafts)
-        return await self._deliver_in_order(conversation_id, channel, stored)
+        await self._deliver_in_order(conversation_id, channel, stored)
 
     def _deliver_in_order(
         self,
@@ -237,12 +237,11 @@ class HelpDesk:
         channel: str,
         stored: list[StoredMessage],
         announce: Callable[[StoredMessage], Awaitable[Any]] | None = None,
-    ) -> asyncio.Future[list[StoredMessage]]:
-        """Queue the delivery behind the conversation's earlier ones; the future gives the
-        messages as stored afterwards. Never fails: a failed delivery is logged and shows
-        in the messages' status. ``announce`` is told of each message before it is sent
-        and again if delivery changed its status, all inside the queue, so what it tells
-        arrives in order."""
+    ) -> asyncio.Future[None]:
+        """Queue the delivery behind the conversation's earlier ones. Never fails: a failed
+        delivery is logged and shows in the messages' status. ``announce`` is told of each
+        message before it is sent and again if delivery changed its status, all inside the
+        queue, so what it tells arrives in order."""
         return self._deliveries.submit(
             conversation_id, lambda: self._deliver(conversation_id, channel, stored, announce)
         )
@@ -253,7 +252,7 @@ class HelpDesk:
         channel: str,
         stored: list[StoredMessage],
         announce: Callable[[StoredMessage], Awaitable[Any]] | None,
-    ) -> list[StoredMessage]:
+    ) -> None:
         ids = [message.id for message in stored]
         if announce is not None:
             await self._announce(announce, stored)
@@ -268,15 +267,15 @@ class HelpDesk:
                 await self._channels[channel].deliver(conversation_id, stored)
         except Exception:
             logger.exception("delivery to conversation %s failed", conversation_id)
+        if announce is None:
+            return  # nobody shows these messages live: no need to re-read their status
         try:
             after = await self._store.messages(ids)
         except Exception:
             logger.exception("could not re-read %d messages of conversation %s", len(ids), conversation_id)
-            return stored
-        if announce is not None:
-            before = {message.id: message.status for message in stored}
-            await self._announce(announce, [m for m in after if m.status != before.get(m.id)])
-        return after
+            return
+        before = {message.id: message.status for message in stored}
+        await self._announce(announce, [m for m in after if m.status != before.get(m.id)])
 
     @staticmethod
     async def _announce(announce: Callable[[StoredMessage], Awaitable[Any]], messages: list[StoredMessage]) -> None:
