@@ -21,7 +21,7 @@ from bot.desk import HelpDesk
 from handoff import Recipient
 from bot.rasa_client import BotTurn, RasaClient, RasaUnavailable
 from bot.sequencing import SerialExecutor
-from bot.transcript.store import InboundResult, OutboundDraft, StoredMessage, TranscriptStore
+from bot.transcript.store import InboundOutcome, InboundResult, OutboundDraft, StoredMessage, TranscriptStore
 
 logger = logging.getLogger(__name__)
 
@@ -300,11 +300,7 @@ class MessagePipeline:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
         stored = await self._store.record_outbound(
             message.conversation_id, channel.name, drafts, reply_to_id=message.id,
-            latency_ms=latency_ms,
-        )
-        await self._store.complete_inbound(
-            message.id, status=status, intent=intent, intent_confidence=confidence,
-            latency_ms=latency_ms, error=error,
+            latency_ms=latency_ms, outcome=InboundOutcome(status, intent, confidence, error),
         )
         try:
             await channel.deliver(message.conversation_id, stored)

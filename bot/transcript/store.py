@@ -79,6 +79,25 @@ class OutboundDraft:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class InboundOutcome:
+    """How a customer message ended (answered, failed, ...), written with its replies."""
+
+    status: str
+    intent: str | None = None
+    intent_confidence: float | None = None
+    error: str | None = None
+
+
+def _complete(message_id: int, outcome: InboundOutcome, latency_ms: float | None) -> Any:
+    return (
+        update(Message)
+        .where(Message.id == message_id)
+        .values(status=outcome.status, intent=outcome.intent, intent_confidence=outcome.intent_confidence,
+                latency_ms=latency_ms, error=outcome.error)
+    )
+
+
 class TranscriptStore:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
@@ -190,7 +209,14 @@ class TranscriptStore:
         drafts: list[OutboundDraft],
         reply_to_id: int | None = None,
         latency_ms: float | None = None,
+        outcome: InboundOutcome | None = None,
     ) -> list[StoredMessage]:
+        """Store replies as sent (before delivery). With ``outcome`` the message they answer
+        (``reply_to_id``) is completed in the same transaction: a reader or a restart never
+        sees replies to a message still "received", which start-up would answer again."""
+        if outcome is not None and reply_to_id is None:
+            raise ValueError("an outcome needs the message it completes (reply_to_id)")
+
         def work(session: Session) -> list[StoredMessage]:
             rows = [
                 Message(
@@ -209,6 +235,9 @@ class TranscriptStore:
             ]
             session.add_all(rows)
             session.flush()
+            if outcome is not None:
+                assert reply_to_id is not None
+                session.execute(_complete(reply_to_id, outcome, latency_ms))
             return [StoredMessage.of(row) for row in rows]
 
         return await self._run(work)
@@ -223,19 +252,8 @@ class TranscriptStore:
         latency_ms: float | None = None,
         error: str | None = None,
     ) -> None:
-        await self._run(
-            lambda s: s.execute(
-                update(Message)
-                .where(Message.id == message_id)
-                .values(
-                    status=status,
-                    intent=intent,
-                    intent_confidence=intent_confidence,
-                    latency_ms=latency_ms,
-                    error=error,
-                )
-            )
-        )
+        outcome = InboundOutcome(status, intent, intent_confidence, error)
+        await self._run(lambda s: s.execute(_complete(message_id, outcome, latency_ms)))
 
     async def replies_to(self, message_id: int) -> list[StoredMessage]:
         return await self._run(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
 from bot.db import make_engine, make_session_factory
 from bot.pipeline import APOLOGY
 from bot.transcript.store import TranscriptStore
@@ -36,6 +39,33 @@ async def test_question_is_stored_answered_and_logged(tmp_path: Path, database_u
     assert outbound.reply_to_id == inbound.id
     # Rasa saw the gateway's conversation id, never a client-chosen one.
     assert gateway.rasa.calls[0]["sender"] == conversation_id
+
+
+async def test_a_reply_and_the_answered_status_are_committed_together(tmp_path: Path, database_url: str) -> None:
+    """Start-up answers messages still "received" again, so no commit may leave a reply
+    stored beside a message that still reads "received" (a crash there answered twice)."""
+    checker = make_engine(database_url)
+    replies_to_received: list[int] = []
+
+    def after_commit(_: Session) -> None:
+        with checker.connect() as connection:
+            replies_to_received.extend(connection.scalars(text(
+                "SELECT m.id FROM messages m JOIN messages r ON r.reply_to_id = m.id WHERE m.status = 'received'"
+            )))
+
+    event.listen(Session, "after_commit", after_commit)
+    try:
+        async with running_gateway(tmp_path, database_url) as gateway:
+            client = ChatClient()
+            await client.connect(gateway.url)
+            for n in range(3):
+                await client.say(f"question {n}", f"m-{n}")
+                assert (await client.next_of("bot_uttered"))["text"] == f"echo: question {n}"
+            await client.close()
+    finally:
+        event.remove(Session, "after_commit", after_commit)
+        checker.dispose()
+    assert replies_to_received == []
 
 
 async def test_buttons_become_quick_replies(tmp_path: Path, database_url: str) -> None:
