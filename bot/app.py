@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
-from bot.auth.components import build_auth
+from staff.auth.components import build_auth
 from bot.channels.base import CustomerChannel
 from bot.channels.telegram import (
     TelegramChannel,
@@ -25,17 +25,17 @@ from bot.channels.telegram import (
     derive_webhook_secret,
 )
 from bot.channels.web import WebChannel
-from bot.console.events import SocketConsole
-from bot.console.routes import SuggestionClient, build_console_router
+from staff.console.events import SocketConsole
+from staff.console.routes import SuggestionClient, build_console_router
 from bot.desk import HelpDesk, load_handoff_policy
 from bot.conversation_ids import ConversationIdSigner
-from bot.dashboard.routes import build_dashboard_router, targets_from
-from bot.gaps.routes import build_gaps_router
+from staff.dashboard.routes import build_dashboard_router, targets_from
+from staff.gaps.routes import build_gaps_router
 from bot.csat.service import CsatPolicy, CsatSurveys
 from bot.db import make_engine, make_session_factory
 from bot.pipeline import MessagePipeline
 from bot.rasa_client import RasaClient
-from bot.review.routes import build_review_router
+from staff.review.routes import build_review_router
 from bot.secrets import rasa_token, secret_key
 from bot.settings import Settings, get_settings
 from bot.transcript.models import utcnow
@@ -45,6 +45,7 @@ from handoff import Handoff
 logger = logging.getLogger(__name__)
 
 STATIC_DIR = files("bot") / "static"
+STAFF_STATIC_DIR = files("staff") / "static"
 
 
 def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
@@ -106,7 +107,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
 
     api = FastAPI(title="Helpline gateway", version="0.1.0", lifespan=lifespan)
     api.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    api.mount("/console/static", StaticFiles(directory=str(STATIC_DIR.parent / "console" / "static")),
+    api.mount("/staff/static", StaticFiles(directory=str(STAFF_STATIC_DIR)), name="staff-static")
+    api.mount("/console/static", StaticFiles(directory=str(STAFF_STATIC_DIR.parent / "console" / "static")),
               name="console-static")
     auth.install(api)
     api.include_router(build_console_router(auth, desk, store, suggestions))

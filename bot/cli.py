@@ -128,12 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["privacy"]:
-        from bot.privacy.cli import main as privacy_main
+        from staff.privacy.cli import main as privacy_main
 
         configure_logging(get_settings().log_level)
         return privacy_main(argv[1:])
     if argv[:1] == ["users"]:
-        from bot.auth.cli import main as users_main
+        from staff.auth.cli import main as users_main
 
         configure_logging(get_settings().log_level)
         return users_main(argv[1:])

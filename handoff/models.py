@@ -1,7 +1,7 @@
 """Tables owned by the handoff package (own MetaData, one Alembic history in bot/).
 
 Conversation ids (32 hex characters) belong to bot/transcript and agent ids (integers)
-to bot/auth; both are plain indexed columns here, without foreign keys, so this package
+to staff/auth; both are plain indexed columns here, without foreign keys, so this package
 stays a leaf and its tables can live on their own.
 """
 

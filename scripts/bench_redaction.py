@@ -12,7 +12,7 @@ import argparse
 import statistics
 import time
 
-from bot.privacy.redaction import redact
+from staff.privacy.redaction import redact
 
 SAMPLES = (
     "Please refund to jane.doe@example.com, card 4111 1111 1111 1111",

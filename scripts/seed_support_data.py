@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Engine, func, select  # noqa: E402
 
-from bot.auth.audit import Actor  # noqa: E402
-from bot.auth.passwords import Passwords  # noqa: E402
-from bot.auth.users import UserDirectory  # noqa: E402
+from staff.auth.audit import Actor  # noqa: E402
+from staff.auth.passwords import Passwords  # noqa: E402
+from staff.auth.users import UserDirectory  # noqa: E402
 from bot.db import make_engine, make_session_factory  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.transcript.models import Conversation  # noqa: E402

@@ -59,7 +59,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def postgresql_url_clean(postgres_url: str) -> str:
-    from bot.auth.models import AuthBase
+    from staff.auth.models import AuthBase
     from bot.transcript.models import TranscriptBase
     from handoff.models import HandoffBase
 

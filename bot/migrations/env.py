@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.auth.models import AuthBase
+from staff.auth.models import AuthBase
 from bot.csat.models import CsatBase
 from bot.db import make_engine
-from bot.review.models import ReviewBase
+from staff.review.models import ReviewBase
 from bot.transcript.models import TranscriptBase
 from handoff.models import HandoffBase
 

@@ -135,7 +135,7 @@ class Message(TranscriptBase):
         # messages only (migration 0006).
         Index("ix_messages_bot_created_at", "created_at",
               postgresql_where=sql_text(BOT_ANSWERS), sqlite_where=sql_text(BOT_ANSWERS)),
-        # The review list's FAQ filter (bot.review.filters.faq_id_of spells it the same).
+        # The review list's FAQ filter (staff.review.filters.faq_id_of spells it the same).
         Index("ix_messages_faq_conversation", sql_text("(faq_trail ->> 'faq_id')"), "conversation_id")
         .ddl_if(dialect="postgresql"),
         Index("ix_messages_faq_conversation", sql_text("json_extract(faq_trail, '$.faq_id')"), "conversation_id")

@@ -16,9 +16,9 @@ from bot.db import make_engine, make_session_factory
 from bot.transcript.models import Message
 from tests.browser.test_chat_page import browser  # noqa: F401  (shared fixture)
 from tests.gateway_harness import Gateway, running_gateway
-from tests.review.seed import T0, Seeded, seed
+from tests.staff.review.seed import T0, Seeded, seed
 from tests.stack_harness import OUTPUT
-from tests.unit.test_console import PASSWORD, add_user
+from tests.staff.test_console import PASSWORD, add_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.csat import dialogue
 from tests.csat.helpers import surveys_of, transcript_of
 from tests.gateway_harness import ChatClient, ScriptedRasa, running_gateway
-from tests.unit.test_console import Agent, add_user
+from tests.staff.test_console import Agent, add_user
 
 
 async def escalated_customer(gateway_url: str, text: str) -> tuple[ChatClient, str]:

@@ -22,7 +22,7 @@ from tests.csat.helpers import surveys_of, transcript_of
 from tests.gateway_harness import Gateway, ScriptedRasa, running_gateway
 from tests.telegram.fake_bot_api import ApiCall, FakeBotApi
 from tests.telegram.harness import fast_config, serving
-from tests.unit.test_console import Agent, add_user
+from tests.staff.test_console import Agent, add_user
 
 CHAT = 72_727
 TICKET_NOTICE = re.compile(r"^Your ticket number is (HL-\d+)\.")

@@ -24,7 +24,7 @@ from bot.local_stack import free_port
 from tests.gateway_harness import Gateway, running_gateway
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.telegram.harness import fast_config, serving
-from tests.unit.test_console import Agent, add_user, next_matching
+from tests.staff.test_console import Agent, add_user, next_matching
 
 CHAT = 61_616
 HANDOVER = "I'm passing this to a colleague."  # ScriptedRasa's answer to "human ..."

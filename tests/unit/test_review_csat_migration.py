@@ -1,4 +1,4 @@
-"""Migration 0004 creates exactly the tables bot/review and bot/csat declare."""
+"""Migration 0004 creates exactly the tables staff/review and bot/csat declare."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.csat.models import CsatBase
 from bot.migrate import downgrade, upgrade
-from bot.review.models import ReviewBase
+from staff.review.models import ReviewBase
 from tests.migration_checks import schema_differences, table_names
 
 METADATA = (ReviewBase.metadata, CsatBase.metadata)

@@ -1,0 +1,57 @@
+"""Supervisor analytics: the KPI formulas (docs/kpis.md publishes them word for word)."""
+
+from staff.analytics.kpis import (
+    Compliance,
+    CsatAnswer,
+    CsatSummary,
+    abandonment_rate,
+    by_agent,
+    by_channel,
+    complaint_rate_by_category,
+    containment,
+    csat,
+    escalation_rate,
+    escalation_rate_by_reason,
+    fallback_rate,
+    faq_answer_rate,
+    faq_helpfulness,
+    first_contact_resolution,
+    first_human_response_time,
+    first_response_sla_compliance,
+    queue_wait,
+    resolution_sla_compliance,
+)
+from staff.analytics.results import Durations, Rate, percentile
+from staff.analytics.scope import Filters, KpiTargets, Period
+from staff.analytics.spikes import ComplaintSpike, SpikeRule, detect_complaint_spikes
+
+__all__ = [
+    "ComplaintSpike",
+    "Compliance",
+    "CsatAnswer",
+    "CsatSummary",
+    "Durations",
+    "Filters",
+    "KpiTargets",
+    "Period",
+    "Rate",
+    "SpikeRule",
+    "abandonment_rate",
+    "by_agent",
+    "by_channel",
+    "complaint_rate_by_category",
+    "containment",
+    "csat",
+    "detect_complaint_spikes",
+    "escalation_rate",
+    "escalation_rate_by_reason",
+    "faq_answer_rate",
+    "faq_helpfulness",
+    "fallback_rate",
+    "first_contact_resolution",
+    "first_human_response_time",
+    "first_response_sla_compliance",
+    "percentile",
+    "queue_wait",
+    "resolution_sla_compliance",
+]
