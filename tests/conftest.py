@@ -20,6 +20,20 @@ PROJECT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 
+# Settings a developer's shell may carry (HELPLINE_RASA_PORT=6000, a DATABASE_URL, a Telegram
+# token) must not change what a test sees. TEST_DATABASE_URL, TEST_REDIS_URL and the
+# HF_*/TRANSFORMERS_* offline switches are the test run's own and stay.
+_CALLER_SETTINGS = ("HELPLINE_", "TELEGRAM_")
+_CALLER_URLS = ("DATABASE_URL", "REDIS_URL")
+
+
+@pytest.fixture(autouse=True)
+def _without_caller_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith(_CALLER_SETTINGS) or name in _CALLER_URLS:
+            monkeypatch.delenv(name, raising=False)
+
+
 def _driver_url(url: str) -> str:
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
