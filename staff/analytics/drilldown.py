@@ -162,9 +162,9 @@ def _resolution_sla(part: str, key: str | None, period: Period, filters: Filters
     met = and_(resolved, Ticket.resolved_at <= Ticket.resolution_due)
     breached = or_(
         and_(resolved, Ticket.resolved_at > Ticket.resolution_due),
-        and_(open_owed, Ticket.resolution_due < period.end),
+        and_(open_owed, Ticket.resolution_due < period.as_of),
     )
-    pending = and_(open_owed, Ticket.resolution_due >= period.end)
+    pending = and_(open_owed, Ticket.resolution_due >= period.as_of)
     chosen = {"numerator": met, "pending": pending, "population": or_(met, breached)}[part]
     return _ticket_ids(period, filters, chosen)
 
@@ -179,9 +179,9 @@ def _first_response_sla(part: str, key: str | None, period: Period, filters: Fil
     breached = or_(
         and_(responded, response > Ticket.first_response_due),
         and_(abandoned, Ticket.closed_at > Ticket.first_response_due),
-        and_(open_owed, Ticket.first_response_due < period.end),
+        and_(open_owed, Ticket.first_response_due < period.as_of),
     )
-    pending = and_(open_owed, Ticket.first_response_due >= period.end)
+    pending = and_(open_owed, Ticket.first_response_due >= period.as_of)
     chosen = {"numerator": met, "pending": pending, "population": or_(met, breached)}[part]
     return _ticket_ids(period, filters, chosen)
 

@@ -245,6 +245,13 @@ def first_response_time_outcome(
     return None
 
 
+def _overdue(due: datetime, period: Period) -> Outcome:
+    """An open ticket: breached once its due time has passed as of the period's judging
+    moment (its end, or now while it runs), else pending. Exactly at the due time it is
+    not late yet (a response at the due time still meets it)."""
+    return "breached" if due < period.as_of else "pending"
+
+
 def resolution_outcome(
     resolved_at: datetime | None, due: datetime, closed_at: datetime | None, close_reason: str | None,
     period: Period,
@@ -253,7 +260,7 @@ def resolution_outcome(
         return "met" if resolved_at <= due else "breached"
     if _abandoned(closed_at, close_reason, period):
         return None
-    return "breached" if due < period.end else "pending"
+    return _overdue(due, period)
 
 
 def first_response_outcome(
@@ -265,7 +272,7 @@ def first_response_outcome(
         return "met" if response <= due else "breached"
     if _abandoned(closed_at, close_reason, period):
         return "breached" if closed_at > due else None
-    return "breached" if due < period.end else "pending"
+    return _overdue(due, period)
 
 
 def queue_wait_outcome(
@@ -363,7 +370,8 @@ def resolution_sla_compliance(
 ) -> Compliance:
     """Tickets created in the period. met: resolved before period end and
     resolved_at <= resolution_due. breached: resolved later than resolution_due, or not
-    resolved and resolution_due < period end. pending: not resolved, not yet due.
+    resolved and resolution_due < as_of (period end, or now while the period runs).
+    pending: not resolved, not yet due.
     Abandoned tickets are left out. value = met / (met + breached)."""
     rows = session.execute(
         select(
@@ -388,7 +396,8 @@ def first_response_sla_compliance(
     """Tickets created in the period; the response is first_response_at, else resolved_at
     (the resolution note reaches the customer). met: responded before period end and at or
     before first_response_due. breached: responded later, or not responded and due before
-    period end, or abandoned after the due time. pending: not responded, not yet due.
+    as_of (period end, or now while the period runs), or abandoned after the due time.
+    pending: not responded, not yet due.
     Abandoned at or before the due time: left out. value = met / (met + breached)."""
     rows = session.execute(
         select(

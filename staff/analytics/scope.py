@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, exists, select
 
@@ -15,16 +15,31 @@ from handoff.models import Ticket
 class Period:
     """Half-open [start, end), aware UTC. Everything is judged as of ``end``: a timestamp
     at or after ``end`` is treated as not having happened yet, so a past period gives the
-    same numbers whenever it is computed (up to later reopenings, see docs/kpis.md)."""
+    same numbers whenever it is computed (up to later reopenings, see docs/kpis.md).
+
+    A period that has not ended yet (today's) is judged as of ``now`` instead
+    (``as_of``): a ticket whose due time is still ahead is pending, not breached.
+    Recorded timestamps cannot lie after ``now``, so only due times see the difference.
+    ``now`` defaults to the wall clock when the period is made."""
 
     start: datetime
     end: datetime
+    now: datetime = field(default_factory=lambda: datetime.now(UTC), compare=False)
 
     def __post_init__(self) -> None:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
+        if self.start.tzinfo is None or self.end.tzinfo is None or self.now.tzinfo is None:
             raise ValueError("Period needs aware datetimes")
         if self.end <= self.start:
             raise ValueError("Period end must be after its start")
+
+    @property
+    def as_of(self) -> datetime:
+        """The moment the period is judged at: its end, or now while it is still running."""
+        return min(self.end, self.now)
+
+    def part(self, start: datetime, end: datetime) -> Period:
+        """A sub-period (a trend bucket) judged with the same ``now``."""
+        return Period(start, end, self.now)
 
 
 @dataclass(frozen=True)

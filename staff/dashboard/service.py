@@ -102,7 +102,7 @@ def buckets_of(period: Period) -> list[Period]:
     buckets: list[Period] = []
     start = period.start
     while start < period.end:
-        buckets.append(Period(start, min(start + step, period.end)))
+        buckets.append(period.part(start, min(start + step, period.end)))
         start += step
     return buckets
 
