@@ -8,6 +8,9 @@
   const input = document.getElementById("input");
   const statusEl = document.getElementById("status");
   const noticeEl = document.getElementById("notice");
+  const lengthEl = document.getElementById("length");
+  const sendButton = document.getElementById("send");
+  const MAX_CHARS = Number(form.dataset.maxChars) || 4000;
   const pending = new Map(); // client message id -> {text, element}; re-sent after reconnect
   const offered = new Map(); // button payload -> title, so a redrawn history shows what was chosen
   // Survey buttons (bot/csat/payloads.py): answered once, the rating drawn as stars.
@@ -123,10 +126,27 @@
     return group;
   }
 
+  // bot_uttered is Rasa's message shape: our own fields (author, id, ...) are in metadata.
   function renderBot(message) {
-    const system = message.author === "system";
-    const who = system ? "Notice" : (message.author === "agent" ? "Agent" : "Assistant");
+    const meta = message.metadata || {};
+    if (meta.notice) return; // a refusal for Rasa widgets; this page shows helpline_notice
+    const system = meta.author === "system";
+    const who = system ? "Notice" : (meta.author === "agent" ? "Agent" : "Assistant");
     addMessage(system ? "system" : "out", message.text || "", who, message.quick_replies);
+  }
+
+  // Warn from 90% of the limit and refuse to send past it, instead of cutting the text.
+  function checkLength() {
+    const length = input.value.length;
+    const over = length > MAX_CHARS;
+    lengthEl.hidden = length < MAX_CHARS * 0.9;
+    lengthEl.classList.toggle("is-over", over);
+    lengthEl.textContent = over
+      ? "Too long: " + length + " of " + MAX_CHARS + " characters. Please shorten it by " + (length - MAX_CHARS) + " to send."
+      : length + " of " + MAX_CHARS + " characters.";
+    sendButton.disabled = over;
+    input.setAttribute("aria-invalid", String(over));
+    return !over;
   }
 
   function emitMessage(id, text) {
@@ -165,21 +185,36 @@
   });
   socket.on("history", function (data) {
     (data.messages || []).forEach(function (m) {
-      if (m.direction === "in") addMessage("in", offered.get(m.text) || m.text, "You");
+      if ((m.metadata || {}).direction === "in") addMessage("in", offered.get(m.text) || m.text, "You");
       else renderBot(m);
     });
   });
   socket.on("bot_uttered", renderBot);
   socket.on("helpline_notice", function (notice) { showNotice(notice.text); });
+  // An agent took the chat (or left it) or is typing a reply: shown in the status line.
+  let typingTimer = null;
+  socket.on("helpline_agent", function (signal) {
+    clearTimeout(typingTimer);
+    const name = signal.name || "An agent";
+    if (signal.state === "typing") {
+      setStatus(name + " is typing…");
+      typingTimer = setTimeout(function () { setStatus("Chatting with " + name); }, 5000);
+    } else {
+      setStatus(signal.state === "joined" ? "Chatting with " + name : "Connected");
+    }
+  });
   socket.on("helpline_error", function (error) { showNotice(error.error); });
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();
+    if (!checkLength()) { input.focus(); return; }
     const text = input.value;
     input.value = "";
+    checkLength();
     send(text);
     input.focus();
   });
+  input.addEventListener("input", checkLength);
   input.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); form.requestSubmit(); }
   });

@@ -9,7 +9,7 @@ from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
 from bot.db import make_engine, make_session_factory
-from bot.pipeline import APOLOGY
+from bot.pipeline import APOLOGY, SAVED_NOTICE
 from bot.transcript.store import TranscriptStore
 from tests.gateway_harness import ChatClient, running_gateway
 
@@ -78,6 +78,43 @@ async def test_buttons_become_quick_replies(tmp_path: Path, database_url: str) -
         await client.close()
 
 
+async def test_bot_uttered_has_rasas_keys_only_and_ours_under_metadata(tmp_path: Path, database_url: str) -> None:
+    """rasa-webchat shows a message only when its keys are exactly text (+ quick_replies)
+    once metadata is removed; any other top-level key makes it a custom component."""
+    async with running_gateway(tmp_path, database_url) as gateway:
+        client = ChatClient()
+        await client.connect(gateway.url)
+        await client.say("plain")
+        plain = await client.next_of("bot_uttered")
+        await client.say("buttons")
+        with_buttons = await client.next_of("bot_uttered")
+        await client.close()
+    assert set(plain) == {"text", "metadata"} and plain["text"] == "echo: plain"
+    assert set(with_buttons) == {"text", "quick_replies", "metadata"}
+    for message in (plain, with_buttons):
+        meta = message["metadata"]
+        assert meta["author"] == "bot" and isinstance(meta["id"], int) and meta["status"] == "sent"
+    assert with_buttons["metadata"]["id"] > plain["metadata"]["id"]
+
+
+async def test_a_widget_opening_without_a_message_is_greeted(tmp_path: Path, database_url: str) -> None:
+    """rasa-webchat without initPayload opens with {customData, session_id} and no message;
+    its documented example payload is /get_started. Both start the conversation."""
+    async with running_gateway(tmp_path, database_url) as gateway:
+        client = ChatClient()
+        signed = await client.connect(gateway.url)
+        ack = await client.send_raw({"customData": {"language": "en"}, "session_id": signed})
+        assert ack["status"] == "stored"
+        assert (await client.next_of("bot_uttered"))["text"] == "echo: /greet"
+        ack = await client.send_raw({"message": "/get_started", "customData": {}, "session_id": signed})
+        assert ack["status"] == "stored"
+        assert (await client.next_of("bot_uttered"))["text"] == "echo: /greet"
+        assert (await client.send_raw({"message": None}))["status"] == "stored"
+        assert (await client.next_of("bot_uttered"))["text"] == "echo: /greet"
+        await client.close()
+    assert [c["message"] for c in gateway.rasa.calls] == ["/greet"] * 3
+
+
 async def test_a_client_cannot_choose_or_forge_its_conversation(tmp_path: Path, database_url: str) -> None:
     async with running_gateway(tmp_path, database_url) as gateway:
         first = ChatClient()
@@ -105,7 +142,11 @@ async def test_bad_input_gets_a_reason_and_the_connection_lives_on(
         assert (await client.next_of("helpline_notice"))["type"] == "empty"
         refused = await client.say("x" * 4001)
         assert refused["status"] == "refused" and "4000" in refused["reason"]
-        for malformed in ("just a string", {"text": "no message field"}, {"message": 42}, [1, 2]):
+        assert (await client.next_of("helpline_notice"))["type"] == "too_long"
+        # Rasa widgets ignore helpline_notice: the refusal also comes as a message they show.
+        shown = await client.next_of("bot_uttered")
+        assert "4000" in shown["text"] and shown["metadata"] == {"author": "system", "notice": "too_long"}
+        for malformed in ("just a string", {"message": 42}, {"message": ["a"]}, [1, 2]):
             ack = await client.send_raw(malformed)
             assert ack["status"] == "error" and ack["error"]
             assert (await client.next_of("helpline_error"))["error"]
@@ -173,7 +214,7 @@ async def test_slow_rasa_gets_an_apology_and_the_message_stays(
         signed = await client.connect(gateway.url)
         await client.say("slow:2 are you there?")
         reply = await client.next_of("bot_uttered")
-        assert reply["text"] == APOLOGY and reply["author"] == "system"
+        assert reply["text"] == APOLOGY and reply["metadata"]["author"] == "system"
         await client.say("next question")
         assert (await client.next_of("bot_uttered"))["text"] == "echo: next question"
         await client.close()
@@ -183,31 +224,35 @@ async def test_slow_rasa_gets_an_apology_and_the_message_stays(
     assert history[-2].status == "answered"
 
 
-async def test_rasa_down_gets_an_apology(tmp_path: Path, database_url: str) -> None:
+async def test_rasa_down_the_customer_hears_the_message_is_saved(tmp_path: Path, database_url: str) -> None:
     async with running_gateway(tmp_path, database_url, rasa_up=False) as gateway:
         client = ChatClient()
         signed = await client.connect(gateway.url)
         assert (await client.say("hello?"))["status"] == "stored"
-        assert (await client.next_of("bot_uttered"))["text"] == APOLOGY
+        assert (await client.next_of("bot_uttered"))["text"] == SAVED_NOTICE
         await client.close()
     history = await store_for(database_url).history(signed.split(".")[0])
-    assert history[0].status == "failed" and history[0].text == "hello?"
+    # Still waiting for Rasa: answered when it is back (or by the next start-up's resume).
+    assert history[0].status == "received" and history[0].text == "hello?"
 
 
 async def test_history_redraws_a_conversation_after_reload(tmp_path: Path, database_url: str) -> None:
     async with running_gateway(tmp_path, database_url) as gateway:
         client = ChatClient()
         signed = await client.connect(gateway.url)
-        await client.say("first")
+        await client.say("first", "client-1")
         await client.next_of("bot_uttered")
         await client.close()
         again = ChatClient()
         await again.connect(gateway.url, session_id=signed)
         await again.sio.emit("history_request", {})
         history = await again.next_of("history")
-        assert [(m["direction"], m["text"]) for m in history["messages"]] == [
+        assert [(m["metadata"]["direction"], m["text"]) for m in history["messages"]] == [
             ("in", "first"), ("out", "echo: first")
         ]
+        question, answer = history["messages"]
+        assert question["metadata"]["client_message_id"] == "client-1" and question["metadata"]["author"] == "customer"
+        assert set(answer) == {"text", "metadata"} and answer["metadata"]["author"] == "bot"
         await again.close()
 
 
@@ -242,3 +287,103 @@ async def test_messages_left_unanswered_by_a_crash_are_answered_at_start(
     answered = await store.history("a" * 32)
     assert answered[0].status == "answered" and answered[1].text == "echo: stored, then the gateway died"
     assert (await store.history("b" * 32))[0].status == "failed"
+
+
+async def test_only_our_own_and_the_allowed_origins_may_connect(tmp_path: Path, database_url: str) -> None:
+    """HELPLINE_ALLOWED_ORIGINS: a page on another site cannot open the customer socket."""
+    import socketio
+
+    shop = "https://shop.example.com"
+    async with running_gateway(tmp_path, database_url, extra_settings={"allowed_origins": shop}) as gateway:
+        for origin in (shop, gateway.url):
+            client = ChatClient()
+            await client.sio.connect(gateway.url, transports=["websocket"], headers={"Origin": origin})
+            await client.sio.emit("session_request", {})
+            assert (await client.next_event())[0] == "session_confirm"
+            await client.close()
+        for origin in ("https://evil.example.net", "https://shop.example.com.evil.net", "http://shop.example.com"):
+            for transport in ("websocket", "polling"):
+                intruder = ChatClient()
+                try:
+                    await intruder.sio.connect(gateway.url, transports=[transport], headers={"Origin": origin})
+                except socketio.exceptions.ConnectionError:
+                    continue
+                await intruder.close()
+                raise AssertionError(f"{origin} connected over {transport}")
+
+
+async def test_widget_js_carries_the_operators_settings(tmp_path: Path, database_url: str) -> None:
+    import httpx
+
+    settings = {"widget_title": "Acme <help>", "widget_color": "#0A7", "widget_greeting": "Hello from Acme!"}
+    async with running_gateway(tmp_path, database_url, extra_settings=settings) as gateway:
+        async with httpx.AsyncClient(base_url=gateway.url) as http:
+            script = await http.get("/widget.js")
+            css = await http.get("/static/widget.css")
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+    assert '"title": "Acme \\u003chelp\\u003e"' in script.text or '"title": "Acme <help>"' in script.text
+    assert '"color": "#0a7"' in script.text and '"greeting": "Hello from Acme!"' in script.text
+    assert '"maxChars": 4000' in script.text
+    assert "__HELPLINE_" not in script.text and "sourceMappingURL" not in script.text
+    assert "Socket.IO v4" in script.text  # the client is bundled, from the gateway itself
+    assert css.status_code == 200 and "--hl-accent" in css.text
+
+
+def test_widget_settings_are_validated() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    for colour in ("red", "#12345", "#1f5fbf; background: url(x)", "javascript:1"):
+        with pytest.raises(ValidationError, match="hex colour"):
+            Settings(widget_color=colour)
+    for origins in ("shop.example.com", "https://shop.example.com/path", "*", "https://a.com,ftp://b.com"):
+        with pytest.raises(ValidationError, match="not an origin"):
+            Settings(allowed_origins=origins)
+    settings = Settings(allowed_origins=" https://Shop.example.com/ ,http://127.0.0.1:9000", port=8100,
+                        public_url="https://help.example.com/chat")
+    assert settings.socket_origins == [
+        "https://help.example.com", "http://127.0.0.1:8100", "http://localhost:8100",
+        "https://shop.example.com", "http://127.0.0.1:9000",
+    ]
+
+
+async def test_customer_sees_the_agent_join_and_type(tmp_path: Path, database_url: str) -> None:
+    """The console's typing signal reaches the customer (rate-limited, only from the agent
+    who holds the chat); claiming and handing back tell the customer's page who is there."""
+    from tests.staff.test_console import Agent, add_user
+
+    async with running_gateway(tmp_path, database_url) as gateway:
+        add_user(database_url, "ana@example.com", "Ana")
+        add_user(database_url, "ben@example.com", "Ben")
+        customer = ChatClient()
+        signals: asyncio.Queue[dict] = asyncio.Queue()
+        customer.sio.on("helpline_agent", signals.put)
+        await customer.connect(gateway.url)
+        await customer.say("human please")
+        ana, ben = Agent(gateway, "ana@example.com"), Agent(gateway, "ben@example.com")
+        await ana.login()
+        await ben.login()
+        ticket_id = (await ana.http.get("/api/queue")).json()["queue"][0]["id"]
+
+        events: asyncio.Queue = asyncio.Queue()
+        ben_console = await ben.console_socket(events)
+        ana_console = await ana.console_socket(events)
+        await ben_console.emit("typing", {"ticket_id": ticket_id}, namespace="/console")  # not his chat
+        assert (await ana.post(f"/api/tickets/{ticket_id}/claim")).status_code == 200
+        assert await asyncio.wait_for(signals.get(), 5) == {"state": "joined", "name": "Ana"}
+
+        for _ in range(5):  # keystrokes: passed on at most every 2 s
+            await ana_console.emit("typing", {"ticket_id": ticket_id}, namespace="/console")
+        assert await asyncio.wait_for(signals.get(), 5) == {"state": "typing", "name": "Ana"}
+        await asyncio.sleep(0.5)
+        assert signals.empty()
+
+        assert (await ana.post(f"/api/tickets/{ticket_id}/hand-back", {"note": ""})).status_code == 200
+        assert await asyncio.wait_for(signals.get(), 5) == {"state": "left", "name": None}
+        for client in (ana_console, ben_console):
+            await client.disconnect()
+        for agent in (ana, ben):
+            await agent.http.aclose()
+        await customer.close()
