@@ -12,7 +12,7 @@ from typing import AsyncIterator
 import anyio.to_thread
 import socketio
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
@@ -24,7 +24,7 @@ from bot.channels.telegram import (
     build_telegram_channel,
     derive_webhook_secret,
 )
-from bot.channels.web import WebChannel
+from bot.channels.web import AgentSignals, WebChannel, ticket_holders, widget_script
 from staff.console.events import SocketConsole
 from staff.console.routes import SuggestionClient, build_console_router
 from bot.desk import HelpDesk, load_handoff_policy
@@ -54,7 +54,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     sessions = make_session_factory(engine)
     store = TranscriptStore(sessions)
     rasa = RasaClient(settings.effective_rasa_url, rasa_token(settings), settings.rasa_timeout_seconds)
-    sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins="*", logger=False)
+    # Browsers connect only from our own pages and the sites the operator lets embed the
+    # chat (HELPLINE_ALLOWED_ORIGINS); any other Origin is refused at the handshake.
+    sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=settings.socket_origins, logger=False)
     web = WebChannel(sio, ConversationIdSigner(secret_key(settings)), store, settings.max_message_chars)
     channels: dict[str, CustomerChannel] = {web.name: web}
 
@@ -62,8 +64,12 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     handoff = Handoff(load_handoff_policy(settings))
     console = SocketConsole(sio, auth, handoff.policy.agent_grace.total_seconds())
     agent_names: dict[int, str] = {}
-    desk = HelpDesk(handoff, sessions, store, channels, console,
-                    agent_names=lambda agent_id: agent_names.get(agent_id, "An agent"))
+    agent_name = lambda agent_id: agent_names.get(agent_id, "An agent")  # noqa: E731
+    # The consoles hear of ticket changes; a web customer also sees an agent join and type.
+    signals = AgentSignals(console, web, agent_name)
+    desk = HelpDesk(handoff, sessions, store, channels, signals, agent_names=agent_name)
+    signals.holder = ticket_holders(desk)
+    console.on_agent_typing = signals.agent_typing
     # Built even when asking is off, so answers to surveys already asked still land.
     csat = CsatSurveys(sessions, CsatPolicy.from_settings(settings), handoff.bot_may_speak)
     pipeline = MessagePipeline(store, rasa, channels, desk, csat=csat)
@@ -119,9 +125,23 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     if telegram is not None:
         api.include_router(telegram.router)
 
+    chat_html = (STATIC_DIR / "index.html").read_text().replace(
+        "__MAX_MESSAGE_CHARS__", str(settings.max_message_chars))
+
     @api.get("/", include_in_schema=False)
-    async def chat_page() -> FileResponse:
-        return FileResponse(str(STATIC_DIR / "index.html"))
+    async def chat_page() -> HTMLResponse:
+        return HTMLResponse(chat_html)
+
+    widget = widget_script((STATIC_DIR / "widget.js").read_text(),
+                           (STATIC_DIR / "vendor" / "socket.io.min.js").read_text(), title=settings.widget_title,
+                           color=settings.widget_color, greeting=settings.widget_greeting,
+                           max_chars=settings.max_message_chars)
+
+    @api.get("/widget.js", include_in_schema=False)
+    async def widget_js() -> Response:
+        """The embeddable chat (docs/widget.md): <script src=".../widget.js"></script>."""
+        return Response(widget, media_type="text/javascript",
+                        headers={"Cache-Control": "public, max-age=300"})
 
     @api.get("/healthz", tags=["operations"])
     async def health() -> JSONResponse:

@@ -7,9 +7,11 @@ never read settings themselves but take plain parameters.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -86,6 +88,24 @@ class Settings(BaseSettings):
         description="FAQ gaps page: average cosine similarity questions need to share a cluster.",
     )
     max_message_chars: int = Field(default=4000, description="Longer messages are refused.")
+    allowed_origins: str = Field(
+        default="",
+        description="Comma-separated origins (https://shop.example.com) of sites that may embed "
+        "the chat (widget.js, Rasa widgets); the gateway's own origins are always allowed.",
+    )
+    widget_title: str = Field(
+        default="Brightcart help", min_length=1, max_length=60,
+        description="Name shown in the chat widget's header and on its launcher.",
+    )
+    widget_color: str = Field(
+        default="#1f5fbf", description="Accent colour of the chat widget (#rgb or #rrggbb)."
+    )
+    widget_greeting: str = Field(
+        default="Hi! I'm the Brightcart assistant. Ask me about orders, delivery, returns, "
+        "payment, invoices or your account.",
+        min_length=1, max_length=500,
+        description="First message the widget shows before the customer writes (not stored).",
+    )
     handoff_policy: Path | None = Field(
         default=None,
         description="YAML file with categories, SLAs, opening hours and grace periods "
@@ -167,6 +187,40 @@ class Settings(BaseSettings):
             raise ValueError("DATABASE_URL must be sqlite:///... or postgresql://...")
         return value
 
+    @field_validator("widget_color")
+    @classmethod
+    def _hex_colour(cls, value: str) -> str:
+        # Goes into the widget's CSS on foreign pages: only a plain hex colour, nothing else.
+        if not _HEX_COLOUR.fullmatch(value.strip()):
+            raise ValueError("HELPLINE_WIDGET_COLOR must be a hex colour like #1f5fbf or #15b")
+        return value.strip().lower()
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in _split_origins(value):
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"HELPLINE_ALLOWED_ORIGINS: {origin!r} is not an origin like "
+                    "https://shop.example.com (scheme, host and optional port; no path, no '*')"
+                )
+        return value
+
+    @property
+    def own_origins(self) -> list[str]:
+        """Origins of the gateway's own pages (chat page, console): always allowed."""
+        origins = [f"http://{self.host}:{self.port}"]
+        if self.host in ("127.0.0.1", "localhost", "0.0.0.0", "::", ""):
+            origins += [f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}"]
+        if self.public_url:
+            origins.insert(0, _origin_of(self.public_url))
+        return list(dict.fromkeys(o for o in origins if o))
+
+    @property
+    def socket_origins(self) -> list[str]:
+        """What socket.io accepts as Origin: our own plus the operator's embedding sites."""
+        return list(dict.fromkeys(self.own_origins + _split_origins(self.allowed_origins)))
+
     def path(self, value: Path) -> Path:
         """Resolve a configured path against the project folder."""
         return value if value.is_absolute() else (self.home / value).resolve()
@@ -199,6 +253,20 @@ class Settings(BaseSettings):
             if relative and relative != ":memory:":
                 return "sqlite:///" + str(self.path(Path(relative)))
         return url
+
+
+_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?|https?://\[[0-9a-fA-F:]+\](?::[0-9]{1,5})?")
+
+
+def _split_origins(value: str) -> list[str]:
+    return [part.strip().rstrip("/").lower() for part in value.split(",") if part.strip()]
+
+
+def _origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL, lower-cased as browsers send it in Origin."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
 
 
 @lru_cache(maxsize=1)

@@ -35,8 +35,7 @@ import socketio
 
 from bot.conversation_ids import ConversationIdSigner
 from bot.desk import ConsoleEvents, HelpDesk
-from bot.pipeline import REPLACEMENT_NOTICE, Inbound, MessagePipeline, readable_text
-from bot.ratelimit import ChatFloodGuard
+from bot.pipeline import Inbound, MessagePipeline
 from bot.transcript.store import StoredMessage, TranscriptStore
 
 logger = logging.getLogger(__name__)
@@ -87,9 +86,7 @@ class WebChannel:
         signer: ConversationIdSigner,
         store: TranscriptStore,
         max_message_chars: int,
-        flood: ChatFloodGuard | None = None,
     ) -> None:
-        self._flood = flood  # rate limits of the public chat (bot/ratelimit.py)
         self._sio = sio
         self._signer = signer
         self._store = store
@@ -120,10 +117,6 @@ class WebChannel:
         presented = data.get("session_id") if isinstance(data, dict) else None
         conversation_id = self._signer.verify(presented)
         if conversation_id is None:
-            refusal = self._flood and await self._flood.new_conversation_refusal(self._sio.get_environ(sid))
-            if refusal:
-                await self._refuse(sid, "refused", "rate_limited", refusal)
-                return
             conversation_id, signed = self._signer.new()
         else:
             signed = presented
@@ -150,21 +143,16 @@ class WebChannel:
             error = "send session_request before user_uttered"
             await self._sio.emit("helpline_error", {"error": error}, to=sid)
             return {"status": "error", "error": error}
-        text, replaced = readable_text(_customer_text(data))
+        text = _customer_text(data)
         if not text.strip():
             return await self._refuse(sid, "ignored", "empty", "Empty message ignored.")
         if len(text) > self._max_chars:
             reason = f"Message too long: {len(text)} characters (limit {self._max_chars})."
             return await self._refuse(sid, "refused", "too_long", reason)
-        refusal = self._flood and await self._flood.message_refusal(conversation_id, self._sio.get_environ(sid))
-        if refusal:  # flooding: not stored, not answered (docs/architecture.md, "Abuse")
-            return await self._refuse(sid, "refused", "rate_limited", refusal)
         assert self._pipeline is not None
         result = await self._pipeline.accept(
             Inbound(conversation_id, CHANNEL, text, _client_message_id(data))
         )
-        if replaced:  # stored with U+FFFD for what could not be read; the customer knows
-            await self._sio.emit("helpline_notice", {"type": "replaced", "text": REPLACEMENT_NOTICE}, to=sid)
         if result.duplicate:
             # Re-sent after a lost acknowledgement: show the stored answer, ask nobody.
             for reply in await self._pipeline.replies_to(result.message.id):

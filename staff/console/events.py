@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
 from typing import Any, Awaitable, Callable
 
@@ -21,6 +22,8 @@ from bot.transcript.store import StoredMessage
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "/console"
+# An agent typing is passed to the customer at most this often (per console connection).
+TYPING_INTERVAL_SECONDS = 2.0
 
 
 def message_json(message: StoredMessage) -> dict[str, Any]:
@@ -43,9 +46,13 @@ class SocketConsole:
         self._release_timers: dict[int, asyncio.Task[None]] = {}
         self.on_agent_gone: Callable[[int], Awaitable[Any]] | None = None
         self.on_agent_back: Callable[[int], Awaitable[Any]] | None = None
+        # (agent_id, ticket_id): the agent is typing in that ticket's chat.
+        self.on_agent_typing: Callable[[int, int], Awaitable[Any]] | None = None
+        self._last_typing: dict[str, float] = {}
         sio.on("connect", self._connect, namespace=NAMESPACE)
         sio.on("disconnect", self._disconnect, namespace=NAMESPACE)
         sio.on("watch", self._watch, namespace=NAMESPACE)
+        sio.on("typing", self._typing, namespace=NAMESPACE)
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
         user = await self._auth.socket_user(environ, auth if isinstance(auth, dict) else None)
@@ -68,6 +75,7 @@ class SocketConsole:
         if user_id is None:
             return
         self._connections[user_id].discard(sid)
+        self._last_typing.pop(sid, None)
         if not self._connections[user_id]:
             self._release_timers[user_id] = asyncio.create_task(self._release_later(user_id))
 
@@ -89,6 +97,18 @@ class SocketConsole:
                 await self._sio.leave_room(sid, room, namespace=NAMESPACE)
         await self._sio.enter_room(sid, f"ticket:{ticket_id}", namespace=NAMESPACE)
         return {"watching": ticket_id}
+
+    async def _typing(self, sid: str, data: Any = None) -> None:
+        """``{ticket_id}`` while the agent types a reply; rate-limited, then passed on."""
+        ticket_id = data.get("ticket_id") if isinstance(data, dict) else None
+        now = time.monotonic()
+        if not isinstance(ticket_id, int) or now - self._last_typing.get(sid, -TYPING_INTERVAL_SECONDS) < TYPING_INTERVAL_SECONDS:
+            return
+        self._last_typing[sid] = now
+        session = await self._sio.get_session(sid, namespace=NAMESPACE)
+        user_id = session.get("user_id") if session else None
+        if user_id is not None and self.on_agent_typing is not None:
+            await self.on_agent_typing(user_id, ticket_id)
 
     def connected(self, agent_id: int) -> bool:
         return bool(self._connections.get(agent_id))

@@ -45,8 +45,8 @@ async def test_resolved_ticket_is_rated_after_the_note_and_a_hand_back_is_not(
         assert done.status_code == 200
         note = await customer.next_of("bot_uttered")
         prompt = await customer.next_of("bot_uttered")
-        assert note["author"] == "system" and note["text"].endswith("resolved: Your refund was sent today.")
-        assert prompt["text"] == dialogue.RATE_PROMPT and prompt["author"] == "bot"
+        assert note["metadata"]["author"] == "system" and note["text"].endswith("resolved: Your refund was sent today.")
+        assert prompt["text"] == dialogue.RATE_PROMPT and prompt["metadata"]["author"] == "bot"
         (survey,) = surveys_of(database_url, conversation_id)
         assert (survey.trigger, survey.ticket_id, survey.state) == ("ticket_resolved", ticket_id, "asked")
         texts = [m.text for m in transcript_of(database_url, conversation_id)]

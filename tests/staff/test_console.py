@@ -79,7 +79,7 @@ async def test_escalate_claim_talk_both_ways_and_hand_back(tmp_path: Path, datab
         await customer.say("human please, my order is wrong")
         assert (await customer.next_of("bot_uttered"))["text"] == "I'm passing this to a colleague."
         notice = await customer.next_of("bot_uttered")
-        assert notice["author"] == "system" and re.search(r"ticket number is HL-\d+", notice["text"])
+        assert notice["metadata"]["author"] == "system" and re.search(r"ticket number is HL-\d+", notice["text"])
         assert "No one from our team is available" in notice["text"]
 
         # While queued the bot stays silent; the customer is told where they stand.
@@ -117,7 +117,7 @@ async def test_escalate_claim_talk_both_ways_and_hand_back(tmp_path: Path, datab
         sent = await winner.post(f"/api/tickets/{ticket_id}/messages", {"text": "Hi, I'm <b>here</b> to help."})
         assert sent.status_code == 201
         reply = await customer.next_of("bot_uttered")
-        assert reply["author"] == "agent" and reply["text"] == "Hi, I'm <b>here</b> to help."
+        assert reply["metadata"]["author"] == "agent" and reply["text"] == "Hi, I'm <b>here</b> to help."
         assert time.monotonic() - started < 1.0
 
         started = time.monotonic()

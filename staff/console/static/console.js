@@ -6,6 +6,7 @@
   let me = null;
   let current = null; // ticket id shown on the right
   let suggestTimer = null;
+  let lastTyping = 0; // the customer's page shows "typing"; signalled at most every 2 s
 
   function slaBadges(sla) {
     return ["first_response", "resolution"].map((kind) => {
@@ -176,7 +177,14 @@
     } catch (error) { toast(error.message); }
   }
 
+  function signalTyping() {
+    if (!current || Date.now() - lastTyping < 2000) return;
+    lastTyping = Date.now();
+    socket.emit("typing", { ticket_id: current });
+  }
+
   function suggest() {
+    signalTyping();
     clearTimeout(suggestTimer);
     const query = $("reply").value.trim();
     suggestTimer = setTimeout(async () => {
