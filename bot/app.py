@@ -36,6 +36,8 @@ from bot.db import make_engine, make_session_factory
 from bot.pipeline import MessagePipeline
 from bot.rasa_client import RasaClient
 from staff.review.routes import build_review_router
+from staff.security_headers import SecurityHeadersMiddleware
+from bot.http_guard import install_input_guard
 from bot.secrets import rasa_token, secret_key
 from bot.settings import Settings, get_settings
 from bot.transcript.models import utcnow
@@ -112,6 +114,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         engine.dispose()
 
     api = FastAPI(title="Helpline gateway", version="0.1.0", lifespan=lifespan)
+    # Every response gets the security headers; bad input gets a 4xx with a reason (issue 15).
+    install_input_guard(api)
+    api.add_middleware(SecurityHeadersMiddleware)
     api.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     api.mount("/staff/static", StaticFiles(directory=str(STAFF_STATIC_DIR)), name="staff-static")
     api.mount("/console/static", StaticFiles(directory=str(STAFF_STATIC_DIR.parent / "console" / "static")),

@@ -360,8 +360,20 @@ class HelpDesk:
         await self.after_ticket_change(ticket)
         return ticket
 
-    async def transfer(self, ticket_id: int, from_agent: int, to_agent: int) -> TicketSummary:
-        ticket = await self.run(lambda s: self.summary(s, self.handoff.transfer(s, ticket_id, from_agent, to_agent)))
+    async def transfer(
+        self, ticket_id: int, from_agent: int, to_agent: int, *, overseer: bool = False
+    ) -> TicketSummary:
+        """``overseer`` (a supervisor or admin, docs/access.md): move a ticket another agent
+        holds; the transfer is made from its current holder, read in the same transaction."""
+
+        def work(session: Session) -> TicketSummary:
+            holder = from_agent
+            if overseer:
+                current = self.handoff.get_ticket(session, ticket_id).assignee_id
+                holder = current if current is not None else from_agent
+            return self.summary(session, self.handoff.transfer(session, ticket_id, holder, to_agent))
+
+        ticket = await self.run(work)
         await self.tell_customer(ticket.conversation_id, ticket.channel, [OutboundDraft(
             text=f"You're now chatting with {self._agent_names(to_agent)}.", author="system")])
         await self.after_ticket_change(ticket)

@@ -30,6 +30,7 @@ from staff.auth.pages import (
 from staff.auth.passwords import PasswordPolicyError
 from staff.auth.sessions import cookie_header
 from staff.auth.throttle import LoginThrottle
+from bot.http_types import BigRowId, PlainLine, RowId
 from staff.auth.users import (
     DuplicateEmailError,
     LastAdminError,
@@ -79,8 +80,8 @@ class UserOut(BaseModel):
 
 
 class NewUser(BaseModel):
-    email: str = Field(max_length=254)
-    display_name: str = Field(max_length=100)
+    email: PlainLine = Field(max_length=254)
+    display_name: PlainLine = Field(max_length=100)
     role: Role
     password: SecretStr
 
@@ -198,7 +199,7 @@ def build_router(
                 request, next_path=target, status=400, email=email, error="Enter your email and password."
             )
         key = throttle.key(attempt_label(email), ip)
-        wait = throttle.begin(key)
+        wait = await throttle.begin(key)
         if wait is not None:
             logger.warning("login throttled for %s from %s (%d s left)", attempt_label(email), ip, wait)
             minutes = max(1, round(wait / 60))
@@ -217,7 +218,7 @@ def build_router(
             return login_form(
                 request, next_path=target, status=401, email=email, error="Email or password is incorrect."
             )
-        throttle.succeeded(key)
+        await throttle.succeeded(key)
         user = outcome.user
         logger.info("user %s signed in from %s", user.id, ip)
         claims = sessions.issue(user.id, user.session_version)
@@ -284,7 +285,7 @@ def build_router(
 
     @router.patch(f"{api}/users/{{user_id}}", response_model=UserOut, tags=["access"])
     async def change_user(
-        user_id: int, body: UserChange, actor: Annotated[AuthenticatedUser, Depends(admin)]
+        user_id: RowId, body: UserChange, actor: Annotated[AuthenticatedUser, Depends(admin)]
     ) -> UserOut:
         """Change role and/or deactivate/reactivate (admin). Ends the user's sessions.
 
@@ -310,11 +311,11 @@ def build_router(
     async def audit_entries(
         _: Annotated[AuthenticatedUser, Depends(overseer)],
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        before_id: int | None = None,
-        action: str | None = None,
-        actor_user_id: int | None = None,
-        target_type: str | None = None,
-        target_id: str | None = None,
+        before_id: BigRowId | None = None,
+        action: Annotated[str | None, Query(max_length=64)] = None,
+        actor_user_id: RowId | None = None,
+        target_type: Annotated[str | None, Query(max_length=64)] = None,
+        target_id: Annotated[str | None, Query(max_length=128)] = None,
     ) -> list[AuditOut]:
         """The audit log, newest first (supervisor, admin). Page with before_id."""
         entries = await audit.entries(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from staff.auth.audit import Actor, AuditAction, record
 from staff.auth.models import ROLES, User
 from staff.auth.passwords import Passwords
+from bot.http_types import text_problem
 from bot.transcript.models import utcnow
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,9 @@ def normalize_email(email: str) -> str:
     normalized = email.strip().lower()
     if len(normalized) > 254 or not EMAIL_PATTERN.match(normalized):
         raise InvalidEmailError("not a valid email address")
+    # NUL and other control characters are not \s: refuse them explicitly (CLI and API).
+    if text_problem(normalized, multiline=False):
+        raise InvalidEmailError("not a valid email address: it " + str(text_problem(normalized, multiline=False)))
     return normalized
 
 
@@ -114,6 +118,9 @@ def _display_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned or len(cleaned) > 100:
         raise UserError("display name must be 1 to 100 characters")
+    problem = text_problem(cleaned, multiline=False)
+    if problem:
+        raise UserError(f"display name {problem}")
     return cleaned
 
 

@@ -23,6 +23,7 @@ from staff.pages import page_response
 from staff.console.events import message_json
 from bot.desk import HelpDesk
 from bot.transcript.store import TranscriptStore
+from bot.http_types import PlainText, RowId
 from handoff.errors import Conflict, Forbidden, HandoffError, NotFound
 
 logger = logging.getLogger(__name__)
@@ -32,20 +33,20 @@ MAX_TEXT = 4000
 
 
 class TextBody(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    text: PlainText = Field(min_length=1, max_length=MAX_TEXT)
 
 
 class NoteBody(BaseModel):
-    note: str = Field(default="", max_length=MAX_TEXT)
+    note: PlainText = Field(default="", max_length=MAX_TEXT)
 
 
 class ResolveBody(BaseModel):
-    note: str = Field(min_length=1, max_length=MAX_TEXT)
+    note: PlainText = Field(min_length=1, max_length=MAX_TEXT)
     category: str | None = Field(default=None, max_length=32)
 
 
 class TransferBody(BaseModel):
-    agent_id: int
+    agent_id: RowId
 
 
 class PresenceBody(BaseModel):
@@ -104,7 +105,7 @@ def build_console_router(
         return await desk.run(work)
 
     @router.get("/api/tickets/{ticket_id}", tags=["console"])
-    async def ticket(ticket_id: int, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
+    async def ticket(ticket_id: RowId, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
         """A ticket with the full transcript (bot part and FAQ trails), notes, events and
         the customer's other tickets."""
         try:
@@ -158,33 +159,36 @@ def build_console_router(
 
     @router.post("/api/tickets/{ticket_id}/claim", tags=["console"],
                  responses={409: {"description": "already claimed by someone else"}, 404: {}})
-    async def claim(ticket_id: int, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
+    async def claim(ticket_id: RowId, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
         ticket = await guarded(desk.claim(ticket_id, user.id))
         await auth.audit.record("ticket.claim", actor=user.actor, target_type="ticket", target_id=ticket_id)
         return ticket.as_json()
 
     @router.post("/api/tickets/{ticket_id}/messages", tags=["console"], status_code=201,
                  responses={403: {"description": "you do not own this conversation"}, 404: {}})
-    async def send(ticket_id: int, body: TextBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
+    async def send(ticket_id: RowId, body: TextBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
         message = await guarded(desk.agent_message(ticket_id, user.id, body.text))
         await auth.audit.record("ticket.message", actor=user.actor, target_type="ticket", target_id=ticket_id)
         return {"message": message_json(message)}
 
     @router.post("/api/tickets/{ticket_id}/notes", tags=["console"], status_code=201)
-    async def note(ticket_id: int, body: TextBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
+    async def note(ticket_id: RowId, body: TextBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
         await guarded(desk.run(lambda s: desk.handoff.add_note(s, ticket_id, user.id, body.text)))
         await auth.audit.record("ticket.note", actor=user.actor, target_type="ticket", target_id=ticket_id)
         return {"status": "added"}
 
     @router.post("/api/tickets/{ticket_id}/transfer", tags=["console"])
-    async def transfer(ticket_id: int, body: TransferBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
-        ticket = await guarded(desk.transfer(ticket_id, user.id, body.agent_id))
+    async def transfer(ticket_id: RowId, body: TransferBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
+        # Supervisors and admins may move another agent's ticket (docs/access.md); an agent
+        # only their own.
+        overseer = user.has_role("supervisor")
+        ticket = await guarded(desk.transfer(ticket_id, user.id, body.agent_id, overseer=overseer))
         await auth.audit.record("ticket.transfer", actor=user.actor, target_type="ticket", target_id=ticket_id,
-                                details={"to_agent": body.agent_id})
+                                details={"to_agent": body.agent_id, "overseer": overseer})
         return ticket.as_json()
 
     @router.post("/api/tickets/{ticket_id}/resolve", tags=["console"])
-    async def resolve(ticket_id: int, body: ResolveBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
+    async def resolve(ticket_id: RowId, body: ResolveBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
         if body.category is not None and body.category not in desk.handoff.policy.categories:
             raise HTTPException(422, detail=f"unknown category {body.category!r}")
         ticket = await guarded(desk.finish(ticket_id, user.id, body.note, resolve=True, category=body.category))
@@ -192,7 +196,7 @@ def build_console_router(
         return ticket.as_json()
 
     @router.post("/api/tickets/{ticket_id}/hand-back", tags=["console"])
-    async def hand_back(ticket_id: int, body: NoteBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
+    async def hand_back(ticket_id: RowId, body: NoteBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
         ticket = await guarded(desk.finish(ticket_id, user.id, body.note, resolve=False))
         await auth.audit.record("ticket.hand_back", actor=user.actor, target_type="ticket", target_id=ticket_id)
         desk.on_hand_back(ticket.conversation_id, ticket.channel)

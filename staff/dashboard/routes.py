@@ -33,6 +33,7 @@ from staff.auth.components import AuthComponents
 from staff.auth.dependencies import AuthenticatedUser
 from staff.pages import forbidden_page, page_response, security_headers
 from staff.dashboard.service import MAX_RANGE_DAYS, DashboardTargets, compute_dashboard
+from bot.http_types import InputError, calendar_day
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -60,10 +61,11 @@ def targets_from(settings: Settings) -> DashboardTargets:
 
 
 def _day(name: str, raw: str) -> date:
+    # Days outside 1970..9000 are refused (to=9999-12-31 + 1 day overflowed into a 500).
     try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise HTTPException(422, detail=f"{name}: a day as YYYY-MM-DD, got {raw[:40]!r}") from None
+        return calendar_day(name, raw)
+    except InputError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
 
 
 def parse_period(params: dict[str, str], today: date) -> tuple[Period, date, date]:

@@ -16,7 +16,7 @@ since; 422 with `problems` (file, line, reason) when the result would not valida
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from importlib.resources import files
 from typing import Any
 
@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from staff.auth.components import AuthComponents
 from staff.auth.dependencies import AuthenticatedUser
-from staff.pages import page_response
+from staff.pages import forbidden_page, page_response, security_headers
 from staff.gaps.service import GapsConfig, GapsService, GapsUnavailable
+from bot.http_types import InputError, PlainLine, PlainText, calendar_moment
 from bot.settings import Settings
 from knowledge_base import FaqEntry
 from knowledge_base.editing import EditResult, FaqNotFound, SourceChanged
@@ -45,28 +46,28 @@ MAX_DAYS = 366
 class NewFaqBody(BaseModel):
     # Emptiness and id syntax are left to the knowledge base's validation, so the reasons
     # read the same as `helpline kb validate` (file:line: reason).
-    id: str = Field(max_length=120)
-    question: str = Field(max_length=500)
-    answer: str = Field(max_length=10_000)
-    phrasings: list[str] = Field(default_factory=list, max_length=200)
-    category: str = Field(default="", max_length=64)
-    tags: list[str] = Field(default_factory=list, max_length=20)
-    file: str | None = Field(default=None, max_length=120)
+    id: PlainLine = Field(max_length=120)
+    question: PlainLine = Field(max_length=500)
+    answer: PlainText = Field(max_length=10_000)
+    phrasings: list[PlainLine] = Field(default_factory=list, max_length=200)
+    category: PlainLine = Field(default="", max_length=64)
+    tags: list[PlainLine] = Field(default_factory=list, max_length=20)
+    file: PlainLine | None = Field(default=None, max_length=120)
     source_stamp: str = Field(min_length=1, max_length=128)
     cluster_id: str | None = Field(default=None, max_length=64)
 
 
 class PhrasingsBody(BaseModel):
-    faq_id: str = Field(min_length=1, max_length=120)
-    phrasings: list[str] = Field(min_length=1, max_length=200)
+    faq_id: PlainLine = Field(min_length=1, max_length=120)
+    phrasings: list[PlainLine] = Field(min_length=1, max_length=200)
     source_stamp: str = Field(min_length=1, max_length=128)
     cluster_id: str | None = Field(default=None, max_length=64)
 
 
 class MoveBody(BaseModel):
-    faq_id: str = Field(min_length=1, max_length=120)
-    phrasing: str = Field(min_length=1, max_length=500)
-    to_faq_id: str | None = Field(default=None, min_length=1, max_length=120, description="null: remove it")
+    faq_id: PlainLine = Field(min_length=1, max_length=120)
+    phrasing: PlainLine = Field(min_length=1, max_length=500)
+    to_faq_id: PlainLine | None = Field(default=None, min_length=1, max_length=120, description="null: remove it")
     source_stamp: str = Field(min_length=1, max_length=128)
 
 
@@ -83,14 +84,11 @@ def parse_period(start: str | None, end: str | None, now: datetime | None = None
 
 
 def _moment(value: str, name: str, *, end_of_day: bool) -> datetime:
+    # Days outside 1970..9000 are refused (9999-12-31 + 1 day overflowed into a 500).
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            return datetime.combine(day + timedelta(days=1 if end_of_day else 0), time.min, timezone.utc)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise HTTPException(422, detail=f"'{name}' must be a date (YYYY-MM-DD) or an ISO datetime") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return calendar_moment(name, value, end_of_day=end_of_day)
+    except InputError as exc:
+        raise HTTPException(422, detail=str(exc)) from None
 
 
 def _edit_json(service: GapsService, result: EditResult, job: Any) -> dict[str, Any]:
@@ -132,7 +130,12 @@ def build_gaps_router(
     router.gaps_service = gaps  # type: ignore[attr-defined]  # for tests and the lead's wiring
 
     @router.get("/gaps", include_in_schema=False)
-    async def gaps_page(user: AuthenticatedUser = Depends(supervisor)) -> HTMLResponse:
+    async def gaps_page(user: AuthenticatedUser = Depends(auth.current_user)) -> HTMLResponse:
+        # An agent gets a page saying why (as on /review and /dashboard), not JSON.
+        if not user.has_role("supervisor"):
+            return forbidden_page(user, what="The FAQ gaps page", stylesheet="/console/static/console.css",
+                                  links=[("/console", "Back to the console")], headers=security_headers(),
+                                  body_class="forbidden")
         return page_response(STATIC / "gaps.html", user)
 
     @router.get("/gaps/static/{name}", include_in_schema=False)

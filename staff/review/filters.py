@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from time import monotonic
 from typing import Any
 
@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, String, and_, exists, false, func, literal
 from sqlalchemy.orm import Session, aliased
 
 from bot.csat.models import CsatSurvey
+from bot.http_types import InputError, calendar_moment
 from staff.privacy.redaction import redact
 from staff.review.edits import normalise_tag
 from staff.review.models import REVIEW_STATUSES, ConversationReview, ConversationTag
@@ -79,16 +80,11 @@ class ReviewFilters:
 
 
 def _moment(name: str, raw: str, *, end_of_day: bool) -> datetime:
-    text = raw.strip()
+    # Days outside 1970..9000 are refused (9999-12-31 + 1 day overflowed into a 500).
     try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            moment = datetime.combine(day, time(), UTC)
-            return moment + timedelta(days=1) if end_of_day else moment
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise FilterError(f"{name}: not an ISO date or date-time: {raw!r}") from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return calendar_moment(name, raw, end_of_day=end_of_day)
+    except InputError as exc:
+        raise FilterError(str(exc)) from exc
 
 
 def _name(name: str, raw: str | None, pattern: re.Pattern[str] = _NAME) -> str | None:
@@ -127,6 +123,10 @@ def parse_filters(params: Mapping[str, str]) -> ReviewFilters:
     q = (params.get("q") or "").strip() or None
     if q is not None and len(q) > MAX_QUERY_CHARS:
         raise FilterError(f"q: at most {MAX_QUERY_CHARS} characters")
+    if q is not None and redact(q) != q:
+        # Transcripts show these masked; a search for them could only confirm a guess.
+        raise FilterError("q: e-mail addresses, phone, card and IBAN numbers are masked in "
+                          "transcripts and cannot be searched for")
     tag = params.get("tag") or None
     if tag is not None:
         tag = normalise_tag(tag)
@@ -210,20 +210,29 @@ def _fts_match(q: str) -> ColumnElement[bool]:
     return match
 
 
-def search_condition(q: str, dialect: str) -> ColumnElement[bool]:
-    """Some message of the conversation contains every word of ``q``.
+def search_words(q: str) -> list[str]:
+    return [w for w in re.split(r"\s+", q) if w][:10]
+
+
+def message_matches(q: str, dialect: str) -> ColumnElement[bool]:
+    """The message's stored (unredacted) text contains every word of ``q``.
 
     PostgreSQL: ``to_tsvector('simple', text) @@ plainto_tsquery('simple', q)`` (GIN
     index ix_messages_text_fts; whole words, case-insensitive, no stemming). SQLite: every
-    word as a case-insensitive substring (LIKE) of one message.
+    word as a case-insensitive substring (LIKE). Only a pre-filter: a candidate is kept
+    when the redacted text matches too (staff/review/queries.py, ``visible_matches``).
     """
     if dialect == "postgresql":
-        return exists().where(Message.conversation_id == Conversation.id, _fts_match(q))
-    words = [w for w in re.split(r"\s+", q) if w][:10]
+        return _fts_match(q)
+    words = search_words(q)
     if not words:
         return false()
-    likes = [Message.text.ilike("%" + _escape_like(w) + "%", escape="\\") for w in words]
-    return exists().where(Message.conversation_id == Conversation.id, *likes)
+    return and_(*[Message.text.ilike("%" + _escape_like(w) + "%", escape="\\") for w in words])
+
+
+def search_condition(q: str, dialect: str) -> ColumnElement[bool]:
+    """Some message of the conversation matches ``q`` (before redaction: see above)."""
+    return exists().where(Message.conversation_id == Conversation.id, message_matches(q, dialect))
 
 
 def _escape_like(word: str) -> str:

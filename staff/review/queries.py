@@ -21,12 +21,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, func, literal, or_, select, union_all
+from sqlalchemy import text as text_sql
 from sqlalchemy.orm import Session
 
 from staff.auth.models import User
 from bot.csat.models import CsatSurvey
 from staff.privacy.redaction import redact, redact_json
-from staff.review.filters import FilterError, ReviewFilters, conditions, search_hits
+from staff.review.filters import (
+    FilterError,
+    ReviewFilters,
+    conditions,
+    message_matches,
+    search_hits,
+    search_words,
+)
 from staff.review.models import ConversationReview, ConversationTag, ReviewComment
 from bot.transcript.models import Conversation, Message
 from handoff.lifecycle import CloseReason
@@ -90,11 +98,86 @@ def list_page(
     limit: int = DEFAULT_PAGE,
     drill: Select[Any] | None = None,
 ) -> dict[str, Any]:
-    rows = session.execute(after(page_ids_query(session, filters, drill), cursor).limit(limit + 1)).all()
+    query = page_ids_query(session, filters, drill)
+    if filters.q is not None:
+        rows, resume = searched_rows(session, query, filters.q, cursor, limit, max_chunks=SEARCH_MAX_CHUNKS)
+        next_cursor = resume.encode() if resume else None
+        return {"conversations": summaries(session, [cid for cid, _ in rows]), "next_cursor": next_cursor}
+    rows = session.execute(after(query, cursor).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = Cursor(rows[-1][1], rows[-1][0]).encode() if more and rows else None
     return {"conversations": summaries(session, [cid for cid, _ in rows]), "next_cursor": next_cursor}
+
+
+# Search only what the supervisor can see ------------------------------------------------
+#
+# The SQL search (index-backed) runs on the stored text, which holds the unmasked e-mail
+# addresses and numbers; the transcript shows them masked. So every candidate the SQL
+# finds is checked again on its redacted text, and only conversations whose *redacted*
+# messages match are listed: a search for a card number's digits or an address's domain
+# cannot confirm a guessed value (issue 15). Searches for whole PII values are refused
+# earlier with a reason (filters.parse_filters).
+
+# Candidates examined per list page: a search whose hits are nearly all inside masked
+# values stops after this many chunks and hands back a cursor to continue from.
+SEARCH_CHUNK = 200
+SEARCH_MAX_CHUNKS = 10
+
+
+def visible_matches(session: Session, q: str, ids: Sequence[str]) -> set[str]:
+    """Of ``ids``, the conversations with a message whose redacted text matches ``q``,
+    with the same matching rule as the SQL search (PostgreSQL full text; SQLite words as
+    case-insensitive substrings)."""
+    if not ids:
+        return set()
+    dialect = session.get_bind().dialect.name
+    candidates = session.execute(
+        select(Message.conversation_id, Message.text)
+        .where(Message.conversation_id.in_(ids), message_matches(q, dialect))
+    ).tuples().all()
+    if dialect == "postgresql":
+        cids = [cid for cid, _ in candidates]
+        texts = [redact(text or "") for _, text in candidates]
+        if not cids:
+            return set()
+        return set(session.scalars(text_sql(
+            "SELECT DISTINCT u.c FROM unnest(CAST(:cids AS text[]), CAST(:texts AS text[])) AS u(c, t) "
+            "WHERE to_tsvector('simple'::regconfig, u.t) @@ plainto_tsquery('simple'::regconfig, :q)"
+        ), {"cids": cids, "texts": texts, "q": q}))
+    words = [w.lower() for w in search_words(q)]
+    found: set[str] = set()
+    for cid, raw in candidates:
+        if cid not in found:
+            shown = redact(raw or "").lower()
+            if all(w in shown for w in words):
+                found.add(cid)
+    return found
+
+
+def searched_rows(
+    session: Session, query: Select[Any], q: str, cursor: Cursor | None, limit: int,
+    *, max_chunks: int | None,
+) -> tuple[list[tuple[str, datetime]], Cursor | None]:
+    """Up to ``limit`` rows of ``query`` (newest first) that match ``q`` as shown, and the
+    cursor to continue from (None when the list is done)."""
+    kept: list[tuple[str, datetime]] = []
+    position, chunks = cursor, 0
+    while True:
+        rows = [(cid, at) for cid, at in session.execute(after(query, position).limit(SEARCH_CHUNK)).tuples()]
+        chunks += 1
+        visible = visible_matches(session, q, [cid for cid, _ in rows])
+        for row in rows:
+            if row[0] in visible:
+                if len(kept) == limit:
+                    last = kept[-1]
+                    return kept, Cursor(last[1], last[0])
+                kept.append(row)
+        if len(rows) < SEARCH_CHUNK:
+            return kept, None
+        position = Cursor(rows[-1][1], rows[-1][0])
+        if max_chunks is not None and chunks >= max_chunks:
+            return kept, position
 
 
 # Row summaries ---------------------------------------------------------------------------
@@ -314,7 +397,11 @@ def export_ids(
     session: Session, filters: ReviewFilters, cap: int, drill: Select[Any] | None = None
 ) -> list[str]:
     """Up to ``cap + 1`` ids of the filtered list, newest first (one more tells "truncated")."""
-    return [cid for cid, _ in session.execute(page_ids_query(session, filters, drill).limit(cap + 1))]
+    query = page_ids_query(session, filters, drill)
+    if filters.q is not None:
+        rows, _ = searched_rows(session, query, filters.q, None, cap + 1, max_chunks=None)
+        return [cid for cid, _ in rows]
+    return [cid for cid, _ in session.execute(query.limit(cap + 1))]
 
 
 def export_batch(session: Session, ids: Sequence[str]) -> list[dict[str, Any]]:

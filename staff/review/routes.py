@@ -31,6 +31,7 @@ from staff.pages import forbidden_page, page_response, security_headers
 from staff.auth.models import User
 from bot.db import in_transaction
 from staff.privacy.redaction import redact
+from bot.http_types import PlainLine, PlainText
 from staff.review import edits, queries
 from staff.review.filters import OUTCOMES, FilterError, ReviewFilters, parse_filters
 from staff.review.models import REVIEW_STATUSES, ConversationTag
@@ -56,15 +57,15 @@ PAGE_SECURITY_HEADERS = security_headers()
 
 
 class StatusBody(BaseModel):
-    status: str = Field(max_length=32)
+    status: PlainLine = Field(max_length=32)
 
 
 class TagBody(BaseModel):
-    tag: str = Field(max_length=200)
+    tag: PlainLine = Field(max_length=200)
 
 
 class CommentBody(BaseModel):
-    text: str = Field(max_length=edits.MAX_COMMENT_CHARS * 2)
+    text: PlainText = Field(max_length=edits.MAX_COMMENT_CHARS * 2)
 
 
 def _limit(raw: str | None) -> int:
