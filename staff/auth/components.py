@@ -22,6 +22,7 @@ from staff.auth.dependencies import (
 from staff.auth.passwords import Passwords
 from staff.auth.routes import build_router
 from staff.auth.sessions import SessionCookies
+from bot.ratelimit import WindowStore
 from staff.auth.throttle import LoginThrottle
 from staff.auth.users import UserDirectory
 from bot.secrets import derive, secret_key
@@ -72,6 +73,7 @@ def build_auth(
     clock: Callable[[], float] | None = None,
     after_login_path: str = "/console",
     api_prefix: str = "/api",
+    rate_store: WindowStore | None = None,
 ) -> AuthComponents:
     """Build users, sessions, CSRF, throttle, audit and routes from settings.
 
@@ -90,8 +92,10 @@ def build_auth(
         clock=clock or time.time,
     )
     csrf = CsrfTokens(derive(key, "console-csrf-token"), derive(key, "login-form-csrf-token"))
+    # rate_store: Redis when the gateway runs as replicas, so they share one count.
     throttle = LoginThrottle(
-        config.login_max_failures, config.login_failure_window_seconds, clock=clock or time.monotonic
+        config.login_max_failures, config.login_failure_window_seconds, clock=clock or time.monotonic,
+        store=rate_store,
     )
     audit = AuditLog(session_factory)
     authenticator = Authenticator(users, sessions, csrf, api_prefix=api_prefix)
