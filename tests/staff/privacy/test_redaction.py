@@ -32,6 +32,23 @@ PII = [
     ("06 12 34 56 78", "[phone]"),
     ("0171/1234567", "[phone]"),
     ("07700 900123", "[phone]"),
+    # Found by the first reliability probe (issue 15) and the generated corpus.
+    ("write to jose.garcía@correo.es please", "write to [email] please"),
+    ("müller@bücher.de", "[email]"),
+    ("IBAN DE89-3704-0044-0532-0130-00 thanks", "IBAN [iban] thanks"),
+    ("call 959-679-7114x71049", "call [phone]"),
+    ("(020) 7946 0958", "[phone]"),
+    ("call me on 3500268466", "call me on [phone]"),
+    ("3500268466 è il mio cellulare", "[phone] è il mio cellulare"),
+    ("card 6763 9819 8462", "card [card]"),
+    ("ship to 1777 Kramer Court, Johnsonfurt, NE 80119 by Friday", "ship to [address] by Friday"),
+    ("Flat 37, Bennett Mall, East Harrietport, N8 8HN", "[address]"),
+    ("an Drubinstraße 47-26, 06690 Groß-Gerau bis Freitag", "an [address] bis Freitag"),
+    ("au 5, avenue Samson, 57583 Lacroix merci", "au [address] merci"),
+    ("a Via Roma 12, 00184 Roma (RM)", "a [address]"),
+    ("Calle Mayor 5, Madrid, 28013", "[address]"),
+    ("Kerkstraat 12, 1017 AB Amsterdam", "[address]"),
+    ("J'ai déménagé au boulevard Riou", "J'ai déménagé au [address]"),
 ]
 
 # Near-misses: look like PII, are not, must come back unchanged.
@@ -51,6 +68,11 @@ NEAR_MISSES = [
     "version 1.2.3.4 at 10:30",
     "user@localhost",  # no top-level domain
     "no digits at all here",
+    "order 521-7322626-7353103",  # Luhn-valid 17 digits, but not grouped like a card
+    "my phone order 123456789",  # a phone word, then an order number
+    "I bought 3 Blue Shirts for 12.99",
+    "code 12345, PIN 0000, 10000 Points",
+    "Lieferung 5 bis Freitag",
     "",
 ]
 
