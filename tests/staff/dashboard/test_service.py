@@ -63,7 +63,7 @@ def test_long_ranges_trend_per_week_and_targets_are_applied(session: Session, ro
 
 
 def _seed_module():
-    path = Path(__file__).resolve().parents[2] / "scripts" / "seed_support_data.py"
+    path = Path(__file__).resolve().parents[3] / "scripts" / "seed_support_data.py"
     spec = importlib.util.spec_from_file_location("seed_support_data", path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

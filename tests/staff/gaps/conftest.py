@@ -17,7 +17,7 @@ from bot.transcript.models import Conversation, Message, utcnow
 from knowledge_base.builder import ENV_ADAPT, build_index, default_build_config
 from knowledge_base.encoder import DEFAULT_MODEL, Encoder
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from knowledge_base import FaqEntry, FaqValidationError
 from knowledge_base.editing import FaqNotFound, SourceChanged, add_faq, add_phrasings, move_phrasing, source_stamp
 from knowledge_base.source import load_faq_dir
 
-PROJECT = Path(__file__).resolve().parents[2]
+PROJECT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
