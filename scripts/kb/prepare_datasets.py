@@ -22,6 +22,7 @@ clinc150 (dev.json: train, val, oos_train, oos_val)
   clinc150_calib.csv         half of val (per intent) + oos_val   -> calibrate on this ...
   clinc150_check.csv         other half of val + oos_train         ... check on this
                              (oos_train is never seen by calibration)
+  clinc_oos.csv              oos_val + oos_train: out-of-scope questions for the demo FAQ
 
 bitext (customer-support sample; never used for tuning, only to check shipped defaults)
   bitext_open_faq.csv        20 of 27 intents, 10 phrasings each, answer = a real response
@@ -107,6 +108,8 @@ def prepare_clinc150(out: Path, rng: random.Random) -> None:
         check += [(t, intent) for t in texts[half:]]
     _write_queries(out / "clinc150_calib.csv", calib + oos_val)
     _write_queries(out / "clinc150_check.csv", check + oos_train)
+    # Every out-of-scope text of the dev data, as questions the demo shop's FAQ cannot answer.
+    _write_queries(out / "clinc_oos.csv", sorted(set(oos_val + oos_train)))
 
 
 def prepare_bitext(out: Path, rng: random.Random) -> None:
