@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.logging_setup import configure_logging
@@ -59,6 +61,11 @@ def cmd_prepare(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# One query at a time is encoded; with two OpenMP threads on two cores torch spends most
+# of each call spinning (54 ms vs 14 ms per query measured).
+ACTION_SERVER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def service_specs(settings: Settings) -> list["ServiceSpec"]:
     """The three processes of a Helpline deployment, as `run` starts them."""
     from bot.rasa_process import rasa_environment, server_command
@@ -73,10 +80,7 @@ def service_specs(settings: Settings) -> list["ServiceSpec"]:
         ),
         ServiceSpec(
             "actions", [python, "-m", "actions"],
-            f"http://127.0.0.1:{settings.action_port}/health", cwd=home,
-            # One query at a time is encoded; with two OpenMP threads on two cores torch
-            # spends most of each call spinning (54 ms vs 14 ms per query measured).
-            env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+            f"http://127.0.0.1:{settings.action_port}/health", cwd=home, env=dict(ACTION_SERVER_ENV),
         ),
         ServiceSpec(
             "gateway", [python, "-m", "bot", "gateway"],
@@ -85,12 +89,107 @@ def service_specs(settings: Settings) -> list["ServiceSpec"]:
     ]
 
 
+def action_balancer_port(settings: Settings, replicas: int) -> int:
+    """HAProxy's frontend for the action servers: the port after the last action server."""
+    return settings.action_port + replicas
+
+
+def replica_specs(settings: Settings, replicas: int) -> list["ServiceSpec"]:
+    """`run --replicas N`: N gateways, N Rasa servers, N action servers and HAProxy.
+
+    Gateway i (1..N) listens on port + i, Rasa i on rasa_port + i - 1, action server i
+    on action_port + i - 1; HAProxy takes port (customers, sticky) and
+    action_port + N (Rasa's one action endpoint, spread over the action servers).
+    """
+    from bot.rasa_process import rasa_environment, server_command
+    from bot.supervisor import ServiceSpec
+
+    python = sys.executable
+    home = str(settings.home)
+    rasa_ports = [settings.rasa_port + i for i in range(replicas)]
+    action_ports = [settings.action_port + i for i in range(replicas)]
+    gateway_ports = [settings.port + i for i in range(1, replicas + 1)]
+    action_url = f"http://127.0.0.1:{action_balancer_port(settings, replicas)}/webhook"
+    rasa_urls = ",".join(f"http://127.0.0.1:{port}" for port in rasa_ports)
+    specs: list[ServiceSpec] = []
+    for index, port in enumerate(rasa_ports, start=1):
+        rasa = settings.model_copy(update={"rasa_port": port, "action_server_url": action_url})
+        specs.append(ServiceSpec(
+            f"rasa-{index}", server_command(rasa), f"{rasa.effective_rasa_url}/",
+            env=rasa_environment(rasa), cwd=home,
+        ))
+    for index, port in enumerate(action_ports, start=1):
+        specs.append(ServiceSpec(
+            f"actions-{index}", [python, "-m", "actions"], f"http://127.0.0.1:{port}/health", cwd=home,
+            env={**ACTION_SERVER_ENV, "HELPLINE_ACTION_PORT": str(port)},
+        ))
+    for index, port in enumerate(gateway_ports, start=1):
+        specs.append(ServiceSpec(
+            f"gateway-{index}", [python, "-m", "bot", "gateway"],
+            f"http://{settings.host}:{port}/healthz", cwd=home,
+            env={
+                "HELPLINE_PORT": str(port),
+                "HELPLINE_RASA_URLS": rasa_urls,
+                "HELPLINE_ACTION_SERVER_URL": action_url,  # the console's FAQ suggestions
+                "HELPLINE_REPLICA": str(index),
+                # Customers see the balancer's address, not the replica's own.
+                "HELPLINE_PUBLIC_URL": settings.effective_public_url,
+            },
+        ))
+    config = render_haproxy_config(settings, gateway_ports, action_ports)
+    specs.append(ServiceSpec(
+        "balancer", ["haproxy", "-db", "-f", str(config)],
+        f"http://{settings.host}:{settings.port}/healthz", cwd=home,
+    ))
+    return specs
+
+
+def render_haproxy_config(settings: Settings, gateway_ports: list[int], action_ports: list[int]) -> Path:
+    """deploy/haproxy.cfg with this machine's replicas, written to var/haproxy.cfg."""
+    from string import Template
+
+    template = Template((settings.home / "deploy" / "haproxy.cfg").read_text())
+    text = template.substitute(
+        bind_host=settings.host,
+        port=settings.port,
+        action_lb_port=action_balancer_port(settings, len(action_ports)),
+        gateway_servers="\n".join(
+            f"    server gateway-{i} {settings.host}:{port} check cookie g{i}"
+            for i, port in enumerate(gateway_ports, start=1)
+        ),
+        action_servers="\n".join(
+            f"    server actions-{i} 127.0.0.1:{port} check" for i, port in enumerate(action_ports, start=1)
+        ),
+    )
+    target = settings.var_dir / "haproxy.cfg"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    return target
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.supervisor import Supervisor
 
+    replicas = args.replicas
+    if replicas is not None:
+        from bot.replicas import ReplicaPrerequisiteError, check_replica_prerequisites
+
+        if replicas < 1:
+            print("helpline run: --replicas must be 1 or more", file=sys.stderr)
+            return 2
+        try:
+            check_replica_prerequisites(settings)
+        except ReplicaPrerequisiteError as exc:
+            print(f"helpline run --replicas: {exc}", file=sys.stderr)
+            return 2
+        if shutil.which("haproxy") is None:
+            print("helpline run --replicas: HAProxy is not installed (scripts/setup installs it "
+                  "as root; or `apt-get install haproxy`)", file=sys.stderr)
+            return 2
     if not args.skip_prepare:
         cmd_prepare(args, settings)
-    return asyncio.run(Supervisor(service_specs(settings), settings.effective_public_url).run())
+    specs = service_specs(settings) if replicas is None else replica_specs(settings, replicas)
+    return asyncio.run(Supervisor(specs, settings.effective_public_url).run())
 
 
 def cmd_gateway(_: argparse.Namespace, settings: Settings) -> int:
@@ -110,6 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="prepare, then start Rasa, actions and gateway")
     run.add_argument("--skip-prepare", action="store_true", help="do not migrate/build/train")
+    run.add_argument(
+        "--replicas", type=int, metavar="N",
+        help="N of each process behind HAProxy (needs PostgreSQL and Redis; docs/deployment.md)",
+    )
     run.set_defaults(handler=cmd_run)
     sub.add_parser("prepare", help="migrate, build the FAQ index, train Rasa if changed").set_defaults(
         handler=cmd_prepare

@@ -1,7 +1,8 @@
-"""Start the real Helpline processes (Rasa, action server, gateway) one by one.
+"""Start the real Helpline processes (Rasa, action server, gateway) one by one, or all
+of them through `helpline run` (``SupervisedRun``, with or without ``--replicas``).
 
 Used by the integration tests and the benchmark, which need to stop and restart single
-services; `helpline run` uses bot/supervisor.py instead.
+services; `helpline run` uses bot/supervisor.py.
 
 The same service definitions as `helpline run` (bot.cli.service_specs), on free ports,
 with their state in a temporary folder; logs go to test-output/ for post-mortems.
@@ -13,7 +14,9 @@ import os
 import signal
 import socket
 import subprocess
+import random
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +36,83 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_block(count: int, attempts: int = 200) -> int:
+    """A first port such that it and the count - 1 after it are free (for --replicas)."""
+    rng = random.Random()
+    for _ in range(attempts):
+        base = rng.randrange(20000, 60000 - count)
+        sockets: list[socket.socket] = []
+        try:
+            for port in range(base, base + count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no block of {count} free ports found")
+
+
 OUTPUT = PROJECT / "test-output"
+
+
+class SupervisedRun:
+    """`helpline run --skip-prepare [args]` as a child process, its output collected."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--skip-prepare", *args], cwd=PROJECT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 300.0, count: int = 1) -> None:
+        deadline = time.monotonic() + timeout
+        while self.output.count(text) < count:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"{text!r} not seen; output ends:\n{self.output[-4000:]}")
+            time.sleep(0.2)
+
+    def interrupt(self, timeout: float = 60.0) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def pid_of(port: int, role: str) -> int:
+    """The pid of `run`'s child serving this port: rasa, actions or gateway."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if role == "rasa" and b"run" in argv and b"--port" in argv and str(port).encode() in argv:
+            return int(entry.name)
+        variable = {"actions": "HELPLINE_ACTION_PORT", "gateway": "HELPLINE_PORT"}.get(role)
+        if variable and role.encode() in argv and f"{variable}={port}".encode() in environ:
+            return int(entry.name)
+    raise LookupError(f"no {role} process for port {port}")
 
 
 @dataclass

@@ -20,6 +20,7 @@ from bot.csat.service import CsatSurveys
 from bot.desk import HelpDesk
 from handoff import Recipient
 from bot.rasa_client import BotTurn, RasaClient, RasaUnavailable
+from bot.rasa_wait import RasaWaitingRoom
 from bot.sequencing import SerialExecutor
 from bot.transcript.store import InboundOutcome, InboundResult, OutboundDraft, StoredMessage, TranscriptStore
 
@@ -39,6 +40,9 @@ APOLOGY = (
     "Sorry, I'm having trouble answering right now. Your message is saved; "
     "please try again in a moment."
 )
+# No Rasa server reachable (one is restarting): the message waits and is answered when
+# one is back (bot/rasa_wait.py), so the customer need not write again.
+SAVED_NOTICE = "Your message is saved. We will answer shortly."
 
 # Button payloads customers may send as "/intent{...}". Anything else starting with "/"
 # is treated as plain text, so a customer cannot trigger internal intents by typing them.
@@ -116,6 +120,7 @@ class MessagePipeline:
         self._csat = csat
         self._intake = SerialExecutor()  # persisting, per conversation, in arrival order
         self._turns = SerialExecutor()  # bot turns, per conversation, in stored order
+        self._waiting = RasaWaitingRoom(rasa, self._turns.submit, self._answer)
 
     def register_channel(self, channel: CustomerChannel) -> None:
         self._channels[channel.name] = channel
@@ -163,6 +168,9 @@ class MessagePipeline:
     async def _answer(self, message: StoredMessage) -> None:
         started = time.perf_counter()
         channel = self._channels[message.channel]
+        if self._waiting.should_wait(message):
+            await self._wait_for_rasa(message, channel)  # behind the earlier waiting ones
+            return
         if self._csat is not None:
             # Before routing and Rasa: survey answers are the gateway's, never Rasa's, and
             # a customer who moves on ends the open survey here.
@@ -192,6 +200,9 @@ class MessagePipeline:
             )
         except RasaUnavailable as exc:
             logger.warning("bot turn failed for message %s: %s", message.id, exc)
+            if exc.unreachable:
+                await self._wait_for_rasa(message, channel)
+                return
             drafts = [OutboundDraft(text=APOLOGY, author="system")]
             if self._desk is not None and await self._failed_before(message):
                 # The bot keeps failing this customer: a person takes over.
@@ -208,6 +219,18 @@ class MessagePipeline:
             message, channel, drafts, started,
             status="answered", intent=turn.intent, confidence=turn.confidence,
         )
+
+    async def _wait_for_rasa(self, message: StoredMessage, channel: CustomerChannel) -> None:
+        """The message stays `received` and is answered when Rasa is back."""
+        if not self._waiting.park(message):
+            return
+        stored = await self._store.record_outbound(
+            message.conversation_id, channel.name, [OutboundDraft(text=SAVED_NOTICE, author="system")]
+        )
+        try:
+            await channel.deliver(message.conversation_id, stored)
+        except Exception:
+            logger.exception("delivery failed for conversation %s", message.conversation_id)
 
     async def _failed_before(self, message: StoredMessage) -> bool:
         earlier = [m for m in await self._store.history(message.conversation_id, limit=6)
@@ -308,5 +331,6 @@ class MessagePipeline:
             logger.exception("delivery failed for conversation %s", message.conversation_id)
 
     async def shutdown(self) -> None:
+        await self._waiting.close()
         await self._intake.drain_all()
         await self._turns.drain_all()
