@@ -33,7 +33,9 @@ from staff.dashboard.routes import build_dashboard_router, targets_from
 from staff.gaps.routes import build_gaps_router
 from bot.csat.service import CsatPolicy, CsatSurveys
 from bot.db import make_engine, make_session_factory
+from bot.coordination.shared import Coordination, coordination_from
 from bot.pipeline import MessagePipeline
+from bot.replicas import check_replica_prerequisites
 from bot.rasa_client import RasaClient
 from staff.review.routes import build_review_router
 from staff.security_headers import SecurityHeadersMiddleware
@@ -52,34 +54,41 @@ STAFF_STATIC_DIR = files("staff") / "static"
 
 def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     settings = settings or get_settings()
+    if settings.replica is not None:
+        check_replica_prerequisites(settings)  # refuses SQLite or no Redis, saying why
+    # In memory for one gateway; in Redis when REDIS_URL is set (replicas share it all).
+    shared = coordination_from(settings)
     engine = make_engine(settings.sqlalchemy_url)
     sessions = make_session_factory(engine)
     store = TranscriptStore(sessions)
-    rasa = RasaClient(settings.effective_rasa_urls, rasa_token(settings), settings.rasa_timeout_seconds)
+    rasa = RasaClient(settings.effective_rasa_url, rasa_token(settings), settings.rasa_timeout_seconds)
     # Browsers connect only from our own pages and the sites the operator lets embed the
     # chat (HELPLINE_ALLOWED_ORIGINS); any other Origin is refused at the handshake.
-    sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=settings.socket_origins, logger=False)
-    web = WebChannel(sio, ConversationIdSigner(secret_key(settings)), store, settings.max_message_chars)
+    sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=settings.socket_origins, logger=False,
+                               **({"client_manager": shared.client_manager} if shared.client_manager else {}))
+    web = WebChannel(sio, ConversationIdSigner(secret_key(settings)), store, settings.max_message_chars,
+                     flood=shared.chat_guard)
     channels: dict[str, CustomerChannel] = {web.name: web}
 
-    auth = build_auth(settings, sessions)
+    auth = build_auth(settings, sessions, rate_store=shared.limiter.store if shared.shared else None)
     handoff = Handoff(load_handoff_policy(settings))
     console = SocketConsole(sio, auth, handoff.policy.agent_grace.total_seconds())
     agent_names: dict[int, str] = {}
     agent_name = lambda agent_id: agent_names.get(agent_id, "An agent")  # noqa: E731
     # The consoles hear of ticket changes; a web customer also sees an agent join and type.
     signals = AgentSignals(console, web, agent_name)
-    desk = HelpDesk(handoff, sessions, store, channels, signals, agent_names=agent_name)
+    desk = HelpDesk(handoff, sessions, store, channels, signals, agent_names=agent_name,
+                    deliveries=shared.deliveries)
     signals.holder = ticket_holders(desk)
     console.on_agent_typing = signals.agent_typing
     # Built even when asking is off, so answers to surveys already asked still land.
     csat = CsatSurveys(sessions, CsatPolicy.from_settings(settings), handoff.bot_may_speak)
-    pipeline = MessagePipeline(store, rasa, channels, desk, csat=csat)
+    pipeline = MessagePipeline(store, rasa, channels, desk, csat=csat, turns=shared.turns)
     desk.on_hand_back = pipeline.resume_bot
     desk.on_resolved = pipeline.survey_after_resolution
     web.attach(pipeline)
     suggestions = SuggestionClient(settings.effective_action_server_url)
-    telegram = _telegram_channel(settings, store, pipeline)
+    telegram = _telegram_channel(settings, store, pipeline, shared)
 
     async def agent_back(agent_id: int) -> None:
         user = await auth.users.run(lambda: auth.users.get(agent_id))
@@ -95,11 +104,11 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         started_at = utcnow()
-        await desk.start()
+        await desk.start(alone=not shared.shared)
         if telegram is not None:
             await telegram.start()
         resume = asyncio.create_task(_resume_when_rasa_ready(pipeline, rasa, started_at))
-        upkeep = asyncio.create_task(_upkeep(desk))
+        upkeep = asyncio.create_task(_upkeep(desk, pipeline))
         logger.info("gateway ready at %s", settings.effective_public_url)
         yield
         resume.cancel()
@@ -111,6 +120,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
             await telegram.stop()  # after the pipeline drained: its last replies go out
         await suggestions.aclose()
         await rasa.aclose()
+        await shared.aclose()
         engine.dispose()
 
     api = FastAPI(title="Helpline gateway", version="0.1.0", lifespan=lifespan)
@@ -160,7 +170,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
 
 
 def _telegram_channel(
-    settings: Settings, store: TranscriptStore, pipeline: MessagePipeline
+    settings: Settings, store: TranscriptStore, pipeline: MessagePipeline, shared: Coordination
 ) -> TelegramChannel | None:
     """Telegram is on when TELEGRAM_BOT_TOKEN is set (docs/telegram.md)."""
     if settings.telegram_bot_token is None:
@@ -174,10 +184,11 @@ def _telegram_channel(
         api_url=settings.telegram_api_url,
         max_message_chars=settings.max_message_chars,
     )
-    return build_telegram_channel(config, store, pipeline)  # registers with the pipeline
+    # Registers with the pipeline; with replicas only the leader polls.
+    return build_telegram_channel(config, store, pipeline, shared.chat_guard, shared.telegram_leader())
 
 
-async def _upkeep(desk: HelpDesk, every_seconds: float = 15.0) -> None:
+async def _upkeep(desk: HelpDesk, pipeline: MessagePipeline, every_seconds: float = 15.0) -> None:
     tick = 0
     while True:
         await asyncio.sleep(every_seconds)
@@ -186,6 +197,11 @@ async def _upkeep(desk: HelpDesk, every_seconds: float = 15.0) -> None:
             await desk.maintain(tick)
         except Exception:  # upkeep must outlive a passing database error
             logger.exception("help desk upkeep failed")
+        try:
+            # Replicas: messages whose worker died with its replica are answered again.
+            await pipeline.sweep_unanswered()
+        except Exception:
+            logger.exception("sweep of unanswered messages failed")
 
 
 async def _agent_gone(desk: HelpDesk, agent_id: int) -> None:

@@ -98,6 +98,7 @@ class HelpDesk:
         channels: dict[str, CustomerChannel],
         console: ConsoleEvents,
         agent_names: Callable[[int], str] | None = None,
+        deliveries: SerialExecutor | None = None,
     ) -> None:
         self.handoff = handoff
         self._sessions = sessions
@@ -108,7 +109,9 @@ class HelpDesk:
         self._notified_positions: dict[int, int] = {}
         # Messages to one conversation leave in the order they were stored, whether or not
         # their sender waits for the delivery (an agent's reply does not, see agent_message).
-        self._deliveries = SerialExecutor()
+        # With replicas the queue also holds the conversation's delivery lease in Redis
+        # (bot/coordination/turns.py LeasedExecutor), so replicas never interleave.
+        self._deliveries = deliveries or SerialExecutor()
         # Set by the composition root: tells the bot it owns the conversation again.
         self.on_hand_back: Callable[[str, str], None] = lambda conversation_id, channel: None
         # Set by the composition root: a resolved ticket's customer is asked for a rating.
@@ -397,10 +400,13 @@ class HelpDesk:
                 author="system")])
             await self.after_ticket_change(ticket)
 
-    async def start(self) -> None:
+    async def start(self, *, alone: bool = True) -> None:
         """At gateway start nobody's console is connected yet: everyone is offline, and
-        the grace period of agents who do not come back starts now."""
-        await self.run(self.handoff.mark_all_offline)
+        the grace period of agents who do not come back starts now. A replica starting
+        beside others (``alone=False``) leaves presence alone: agents' consoles are
+        connected to the other replicas."""
+        if alone:
+            await self.run(self.handoff.mark_all_offline)
 
     async def maintain(self, now_tick: int) -> None:
         """Periodic upkeep (every ~15 s): release chats of agents gone past their grace;

@@ -13,22 +13,49 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.channels.base import CustomerChannel
 from bot.csat.service import CsatSurveys
 from bot.desk import HelpDesk
 from handoff import Recipient
+from bot.coordination.turns import LocalTurns, TurnScheduler
 from bot.rasa_client import BotTurn, RasaClient, RasaUnavailable
-from bot.rasa_wait import RasaWaitingRoom
+from bot.ratelimit import ChatRefused
 from bot.sequencing import SerialExecutor
-from bot.transcript.store import InboundOutcome, InboundResult, OutboundDraft, StoredMessage, TranscriptStore
+from bot.transcript.models import utcnow
+from bot.transcript.store import (
+    AlreadyAnswered,
+    InboundOutcome,
+    InboundResult,
+    OutboundDraft,
+    StoredMessage,
+    TranscriptStore,
+)
 
 logger = logging.getLogger(__name__)
 
 # A message stored but left unanswered by a stopped gateway is answered at start-up if it
 # is this recent; older ones would surprise the customer more than help them.
 RESUME_WINDOW = timedelta(minutes=15)
+# With replicas, a message still waiting this long after it was stored has lost its
+# worker (a replica died holding the conversation's lease): the sweep wakes it.
+STALE_AFTER = timedelta(seconds=20)
+
+# Lone UTF-16 surrogates (JSON "\ud800") cannot be stored or encoded; they stand for no
+# character, so they become U+FFFD and the customer is told.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT_NOTICE = (
+    "Part of your message could not be read and was replaced with \ufffd; "
+    "please send it again if something is missing."
+)
+
+
+def readable_text(text: str) -> tuple[str, bool]:
+    """The text with unreadable code points replaced, and whether any were."""
+    cleaned = _LONE_SURROGATE.sub("\ufffd", text)
+    return cleaned, cleaned != text
 
 BOT_ERROR_HANDOVER = (
     "Sorry, I'm still having trouble answering. I've passed your conversation to our team."
@@ -40,9 +67,6 @@ APOLOGY = (
     "Sorry, I'm having trouble answering right now. Your message is saved; "
     "please try again in a moment."
 )
-# No Rasa server reachable (one is restarting): the message waits and is answered when
-# one is back (bot/rasa_wait.py), so the customer need not write again.
-SAVED_NOTICE = "Your message is saved. We will answer shortly."
 
 # Button payloads customers may send as "/intent{...}". Anything else starting with "/"
 # is treated as plain text, so a customer cannot trigger internal intents by typing them.
@@ -50,6 +74,10 @@ CUSTOMER_PAYLOAD_INTENTS = frozenset(
     {"faq_select", "feedback", "affirm", "deny", "greet", "request_human"}
 )
 _PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_][\w-]*)(?P<rest>\{.*\})?$", re.DOTALL)
+
+
+# Asked before a message is stored: None admits it, a text refuses it (the customer's notice).
+Admission = Callable[[], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -112,6 +140,7 @@ class MessagePipeline:
         channels: dict[str, CustomerChannel],
         desk: HelpDesk | None = None,
         csat: CsatSurveys | None = None,
+        turns: TurnScheduler | None = None,
     ) -> None:
         self._store = store
         self._rasa = rasa
@@ -119,25 +148,45 @@ class MessagePipeline:
         self._desk = desk
         self._csat = csat
         self._intake = SerialExecutor()  # persisting, per conversation, in arrival order
-        self._turns = SerialExecutor()  # bot turns, per conversation, in stored order
-        self._waiting = RasaWaitingRoom(rasa, self._turns.submit, self._answer)
+        # Bot turns, per conversation, in stored order: in this process, or across
+        # replicas under a lease in Redis (bot/coordination/turns.py).
+        self._turns: TurnScheduler = turns or LocalTurns()
+        self._turns.bind(self._answer_if_known, self._waiting_in)
 
     def register_channel(self, channel: CustomerChannel) -> None:
         self._channels[channel.name] = channel
 
-    async def accept(self, inbound: Inbound) -> InboundResult:
-        """Store the message and schedule its answer; returns once it is stored."""
-        return await self._intake.submit(inbound.conversation_id, lambda: self._intake_job(inbound))
+    async def accept(self, inbound: Inbound, admit: Admission | None = None) -> InboundResult:
+        """Store the message and schedule its answer; returns once it is stored.
 
-    async def _intake_job(self, inbound: Inbound) -> InboundResult:
+        ``admit`` (a rate limit) runs in the conversation's intake queue, so messages keep
+        their arrival order however long it takes; when it returns a notice the message
+        is neither stored nor answered and ``ChatRefused`` carries the notice."""
+        return await self._intake.submit(inbound.conversation_id, lambda: self._intake_job(inbound, admit))
+
+    async def _intake_job(self, inbound: Inbound, admit: Admission | None = None) -> InboundResult:
+        if admit is not None:
+            notice = await admit()
+            if notice is not None:
+                raise ChatRefused(notice)
         await self._store.ensure_conversation(inbound.conversation_id, inbound.channel)
+        text, _ = readable_text(inbound.text)  # channels tell the customer; this only stores safely
         result = await self._store.record_inbound(
-            inbound.conversation_id, inbound.channel, inbound.text, inbound.client_message_id
+            inbound.conversation_id, inbound.channel, text, inbound.client_message_id
         )
         if not result.duplicate:
-            # Submitted from inside the intake job, so turns queue in stored order.
-            self._turns.submit(inbound.conversation_id, lambda: self._answer(result.message))
+            # Scheduled from inside the intake job, so turns queue in stored order.
+            self._turns.message_stored(result.message)
         return result
+
+    async def _waiting_in(self, conversation_id: str) -> list[StoredMessage]:
+        return await self._store.unanswered_in(conversation_id)
+
+    async def _answer_if_known(self, message: StoredMessage) -> None:
+        if message.channel not in self._channels:
+            logger.warning("message %s: channel %s is not running here", message.id, message.channel)
+            return
+        await self._answer(message)
 
     async def resume_unanswered(self, started_at: datetime) -> int:
         """Answer messages a previous gateway process stored but did not answer.
@@ -147,14 +196,42 @@ class MessagePipeline:
         """
         cutoff = started_at - RESUME_WINDOW
         expired = await self._store.expire_unanswered(cutoff)
+        # With replicas every waiting message counts, however recent: its conversation's
+        # lease decides who answers it, so one another replica is answering is left alone.
+        until = utcnow() if self._turns.shared else started_at
         pending = [
-            m for m in await self._store.unanswered(cutoff, started_at) if m.channel in self._channels
+            m for m in await self._store.unanswered(cutoff, until) if m.channel in self._channels
         ]
-        for message in pending:
-            self._turns.submit(message.conversation_id, lambda m=message: self._answer(m))
+        self._schedule_waiting(pending)
         if pending or expired:
             logger.info("resuming %d unanswered messages (%d too old)", len(pending), expired)
         return len(pending)
+
+    async def sweep_unanswered(self) -> int:
+        """Replicas: wake conversations whose messages wait longer than a live worker
+        would leave them (their worker's replica died). A no-op for one gateway."""
+        if not self._turns.shared:
+            return 0
+        now = utcnow()
+        stale = [
+            m for m in await self._store.unanswered(now - RESUME_WINDOW, now - STALE_AFTER)
+            if m.channel in self._channels
+        ]
+        self._schedule_waiting(stale)
+        if stale:
+            logger.info("sweep: %d messages waited past %s; their conversations woken",
+                        len(stale), STALE_AFTER)
+        return len(stale)
+
+    def _schedule_waiting(self, messages: list[StoredMessage]) -> None:
+        if self._turns.shared:
+            # One wake per conversation: its worker reads the conversation's backlog.
+            firsts = {m.conversation_id: m for m in reversed(messages)}
+            for message in firsts.values():
+                self._turns.message_stored(message)
+        else:
+            for message in messages:
+                self._turns.message_stored(message)
 
     async def replies_to(self, message_id: int) -> list[StoredMessage]:
         return await self._store.replies_to(message_id)
@@ -168,9 +245,6 @@ class MessagePipeline:
     async def _answer(self, message: StoredMessage) -> None:
         started = time.perf_counter()
         channel = self._channels[message.channel]
-        if self._waiting.should_wait(message):
-            await self._wait_for_rasa(message, channel)  # behind the earlier waiting ones
-            return
         if self._csat is not None:
             # Before routing and Rasa: survey answers are the gateway's, never Rasa's, and
             # a customer who moves on ends the open survey here.
@@ -200,9 +274,6 @@ class MessagePipeline:
             )
         except RasaUnavailable as exc:
             logger.warning("bot turn failed for message %s: %s", message.id, exc)
-            if exc.unreachable:
-                await self._wait_for_rasa(message, channel)
-                return
             drafts = [OutboundDraft(text=APOLOGY, author="system")]
             if self._desk is not None and await self._failed_before(message):
                 # The bot keeps failing this customer: a person takes over.
@@ -219,18 +290,6 @@ class MessagePipeline:
             message, channel, drafts, started,
             status="answered", intent=turn.intent, confidence=turn.confidence,
         )
-
-    async def _wait_for_rasa(self, message: StoredMessage, channel: CustomerChannel) -> None:
-        """The message stays `received` and is answered when Rasa is back."""
-        if not self._waiting.park(message):
-            return
-        stored = await self._store.record_outbound(
-            message.conversation_id, channel.name, [OutboundDraft(text=SAVED_NOTICE, author="system")]
-        )
-        try:
-            await channel.deliver(message.conversation_id, stored)
-        except Exception:
-            logger.exception("delivery failed for conversation %s", message.conversation_id)
 
     async def _failed_before(self, message: StoredMessage) -> bool:
         earlier = [m for m in await self._store.history(message.conversation_id, limit=6)
@@ -321,16 +380,21 @@ class MessagePipeline:
         error: str | None = None,
     ) -> None:
         latency_ms = round((time.perf_counter() - started) * 1000, 1)
-        stored = await self._store.record_outbound(
-            message.conversation_id, channel.name, drafts, reply_to_id=message.id,
-            latency_ms=latency_ms, outcome=InboundOutcome(status, intent, confidence, error),
-        )
+        try:
+            stored = await self._store.record_outbound(
+                message.conversation_id, channel.name, drafts, reply_to_id=message.id,
+                latency_ms=latency_ms, outcome=InboundOutcome(status, intent, confidence, error),
+            )
+        except AlreadyAnswered:
+            # Another replica's turn answered it first (this one outlived its lease):
+            # nothing of this turn was stored, and nothing is sent.
+            logger.warning("message %s was answered elsewhere; this turn's reply dropped", message.id)
+            return
         try:
             await channel.deliver(message.conversation_id, stored)
         except Exception:  # a gone customer must not break the conversation's queue
             logger.exception("delivery failed for conversation %s", message.conversation_id)
 
     async def shutdown(self) -> None:
-        await self._waiting.close()
         await self._intake.drain_all()
         await self._turns.drain_all()

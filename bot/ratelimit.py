@@ -29,6 +29,14 @@ NEW_CONVERSATIONS_NOTICE = (
 )
 
 
+class ChatRefused(Exception):
+    """A customer message refused by a rate limit; ``notice`` is what the customer is told."""
+
+    def __init__(self, notice: str) -> None:
+        super().__init__(notice)
+        self.notice = notice
+
+
 @dataclass(frozen=True)
 class Limit:
     events: int  # admitted per window; 0 = no limit
@@ -224,6 +232,6 @@ def client_ip(environ: dict[str, Any] | None, trust_forwarded_for: bool) -> str 
 
 
 __all__ = [
-    "ChatFloodGuard", "ChatLimits", "FLOOD_NOTICE", "Limit", "MemoryWindows", "RateLimiter",
+    "ChatFloodGuard", "ChatRefused", "ChatLimits", "FLOOD_NOTICE", "Limit", "MemoryWindows", "RateLimiter",
     "RedisWindows", "client_ip", "make_limiter",
 ]

@@ -41,7 +41,40 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("REDIS_URL", "HELPLINE_REDIS_URL"),
-        description="Redis for Rasa's lock store in production; unset = in-memory lock.",
+        description="Redis: Rasa's lock store, and the gateway's shared state (socket.io rooms, "
+        "conversation turn leases, rate limits, Telegram poller lease); required for replicas. "
+        "Unset = all of it in one process's memory.",
+    )
+    redis_prefix: str = Field(
+        default="helpline:", description="Prefix of every gateway key in Redis (several deployments, one Redis)."
+    )
+    replica: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HELPLINE_REPLICA", "HELPLINE_REPLICA_ID"),
+        description="Set on each gateway that runs as one of several replicas (`helpline run "
+        "--replicas` sets 1..N); such a gateway refuses to start without PostgreSQL and Redis.",
+    )
+    turn_lease_seconds: float = Field(
+        default=15.0, gt=0,
+        description="Replicas: a conversation's turn lease in Redis; a dead holder's conversation "
+        "is taken over after this.",
+    )
+    chat_messages_per_conversation: int = Field(
+        default=10, ge=0,
+        description="Public chat: messages one connection (web) or chat (Telegram) may send per "
+        "HELPLINE_CHAT_WINDOW_SECONDS; more are refused with a notice. 0 = no limit.",
+    )
+    chat_messages_per_ip: int = Field(
+        default=300, ge=0, description="Public chat: messages per window from one IP (all its connections). 0 = no limit."
+    )
+    chat_window_seconds: float = Field(default=10.0, gt=0, description="Window of the two limits above.")
+    chat_new_conversations_per_ip: int = Field(
+        default=30, ge=0, description="Web chat: new conversations one IP may open per minute. 0 = no limit."
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="Behind a load balancer that sets X-Forwarded-For (deploy/haproxy.cfg): take "
+        "the customer's IP from its last hop for the per-IP limits.",
     )
     secret_key: str | None = Field(
         default=None,
@@ -56,11 +89,6 @@ class Settings(BaseSettings):
     rasa_port: int = Field(default=5005, description="Port of the Rasa server.")
     rasa_url: str | None = Field(
         default=None, description="Rasa server URL; unset = http://127.0.0.1:{rasa_port}."
-    )
-    rasa_urls: str | None = Field(
-        default=None,
-        description="Several Rasa servers, comma-separated (set by `helpline run --replicas`); "
-        "conversations are spread over them and move on when one is down. Unset = the one above.",
     )
     rasa_timeout_seconds: float = Field(
         default=10.0, description="After this the customer gets an apology; message kept."
@@ -237,12 +265,6 @@ class Settings(BaseSettings):
     @property
     def effective_rasa_url(self) -> str:
         return (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
-
-    @property
-    def effective_rasa_urls(self) -> list[str]:
-        if self.rasa_urls:
-            return [url.strip().rstrip("/") for url in self.rasa_urls.split(",") if url.strip()]
-        return [self.effective_rasa_url]
 
     @property
     def effective_action_server_url(self) -> str:

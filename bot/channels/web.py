@@ -35,7 +35,8 @@ import socketio
 
 from bot.conversation_ids import ConversationIdSigner
 from bot.desk import ConsoleEvents, HelpDesk
-from bot.pipeline import Inbound, MessagePipeline
+from bot.pipeline import REPLACEMENT_NOTICE, Inbound, MessagePipeline, readable_text
+from bot.ratelimit import ChatFloodGuard, ChatRefused
 from bot.transcript.store import StoredMessage, TranscriptStore
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,9 @@ class WebChannel:
         signer: ConversationIdSigner,
         store: TranscriptStore,
         max_message_chars: int,
+        flood: ChatFloodGuard | None = None,
     ) -> None:
+        self._flood = flood  # rate limits of the public chat (bot/ratelimit.py)
         self._sio = sio
         self._signer = signer
         self._store = store
@@ -117,6 +120,10 @@ class WebChannel:
         presented = data.get("session_id") if isinstance(data, dict) else None
         conversation_id = self._signer.verify(presented)
         if conversation_id is None:
+            refusal = self._flood and await self._flood.new_conversation_refusal(self._sio.get_environ(sid))
+            if refusal:
+                await self._refuse(sid, "refused", "rate_limited", refusal)
+                return
             conversation_id, signed = self._signer.new()
         else:
             signed = presented
@@ -143,16 +150,23 @@ class WebChannel:
             error = "send session_request before user_uttered"
             await self._sio.emit("helpline_error", {"error": error}, to=sid)
             return {"status": "error", "error": error}
-        text = _customer_text(data)
+        text, replaced = readable_text(_customer_text(data))
         if not text.strip():
             return await self._refuse(sid, "ignored", "empty", "Empty message ignored.")
         if len(text) > self._max_chars:
             reason = f"Message too long: {len(text)} characters (limit {self._max_chars})."
             return await self._refuse(sid, "refused", "too_long", reason)
         assert self._pipeline is not None
-        result = await self._pipeline.accept(
-            Inbound(conversation_id, CHANNEL, text, _client_message_id(data))
-        )
+        flood, environ = self._flood, self._sio.get_environ(sid)
+        try:  # flooding: not stored, not answered (docs/architecture.md, "Abuse")
+            result = await self._pipeline.accept(
+                Inbound(conversation_id, CHANNEL, text, _client_message_id(data)),
+                admit=flood and (lambda: flood.message_refusal(conversation_id, environ)),
+            )
+        except ChatRefused as refused:
+            return await self._refuse(sid, "refused", "rate_limited", refused.notice)
+        if replaced:  # stored with U+FFFD for what could not be read; the customer knows
+            await self._sio.emit("helpline_notice", {"type": "replaced", "text": REPLACEMENT_NOTICE}, to=sid)
         if result.duplicate:
             # Re-sent after a lost acknowledgement: show the stored answer, ask nobody.
             for reply in await self._pipeline.replies_to(result.message.id):

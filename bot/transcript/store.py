@@ -98,6 +98,14 @@ def _complete(message_id: int, outcome: InboundOutcome, latency_ms: float | None
     )
 
 
+class AlreadyAnswered(Exception):
+    """The customer message was answered (or otherwise completed) by another turn."""
+
+    def __init__(self, message_id: int) -> None:
+        super().__init__(f"message {message_id} is no longer waiting for an answer")
+        self.message_id = message_id
+
+
 class TranscriptStore:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._sessions = session_factory
@@ -237,7 +245,13 @@ class TranscriptStore:
             session.flush()
             if outcome is not None:
                 assert reply_to_id is not None
-                session.execute(_complete(reply_to_id, outcome, latency_ms))
+                # Only a message still waiting for its answer is completed: a second
+                # answer (a turn run twice across gateway replicas) rolls back whole.
+                done = session.execute(
+                    _complete(reply_to_id, outcome, latency_ms).where(Message.status == "received")
+                )
+                if not done.rowcount:
+                    raise AlreadyAnswered(reply_to_id)
             return [StoredMessage.of(row) for row in rows]
 
         return await self._run(work)
@@ -300,6 +314,24 @@ class TranscriptStore:
                         Message.status == "received",
                         Message.created_at >= since,
                         Message.created_at < until,
+                    )
+                    .order_by(Message.id)
+                )
+            ]
+        )
+
+    async def unanswered_in(self, conversation_id: str) -> list[StoredMessage]:
+        """One conversation's customer messages still waiting for an answer, in stored
+        order (what a turn worker holding the conversation's lease answers next)."""
+        return await self._run(
+            lambda s: [
+                StoredMessage.of(row)
+                for row in s.scalars(
+                    select(Message)
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.direction == "in",
+                        Message.status == "received",
                     )
                     .order_by(Message.id)
                 )

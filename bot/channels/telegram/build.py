@@ -14,7 +14,9 @@ from bot.channels.telegram.intake import UpdateIntake
 from bot.channels.telegram.outbox import TelegramOutbox
 from bot.channels.telegram.services import HandlerServices
 from bot.channels.telegram.throttle import SendThrottle
+from bot.coordination.lease import LeaderLease
 from bot.pipeline import MessagePipeline
+from bot.ratelimit import ChatFloodGuard
 from bot.transcript.store import TranscriptStore
 
 logger = logging.getLogger(__name__)
@@ -37,7 +39,8 @@ def build_telegram_application(config: TelegramConfig) -> Application:  # type: 
 
 
 def build_telegram_channel(
-    config: TelegramConfig, store: TranscriptStore, pipeline: MessagePipeline
+    config: TelegramConfig, store: TranscriptStore, pipeline: MessagePipeline,
+    flood: ChatFloodGuard | None = None, leader: LeaderLease | None = None,
 ) -> TelegramChannel:
     application = build_telegram_application(config)
     outbox = TelegramOutbox(
@@ -47,7 +50,8 @@ def build_telegram_channel(
     services = HandlerServices(pipeline, store, directory, outbox, config.max_message_chars)
     application.add_handlers(all_handlers(services))
     channel = TelegramChannel(
-        config, application, UpdateIntake(application), directory, outbox, store.mark_undelivered
+        config, application, UpdateIntake(application, flood, services.notify, leader), directory, outbox,
+        store.mark_undelivered,
     )
     pipeline.register_channel(channel)
     return channel

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.ext import Application, ContextTypes
 
 from bot.channels.telegram.services import update_kind
+from bot.coordination.lease import LeaderLease
+from bot.ratelimit import ChatFloodGuard
 from bot.sequencing import SerialExecutor
 
 logger = logging.getLogger(__name__)
@@ -37,8 +40,21 @@ class UpdateNotProcessed(Exception):
 
 
 class UpdateIntake:
-    def __init__(self, application: Application) -> None:  # type: ignore[type-arg]
+    """``flood`` limits each chat's updates (a refused one is confirmed to Telegram but
+    neither stored nor answered; the chat hears ``notify`` once per window). ``leader``
+    (replicas): only the replica holding it polls (polling.py); webhook calls go anywhere."""
+
+    def __init__(
+        self,
+        application: Application,  # type: ignore[type-arg]
+        flood: ChatFloodGuard | None = None,
+        notify: Callable[[int, str], None] | None = None,
+        leader: LeaderLease | None = None,
+    ) -> None:
         self._application = application
+        self._flood = flood
+        self._notify = notify
+        self.leader = leader
         self._per_chat = SerialExecutor()
         self._failures: dict[int, BaseException] = {}
         application.add_error_handler(self._record_failure)
@@ -55,11 +71,28 @@ class UpdateIntake:
         await self.submit(update)
 
     async def _process(self, update: Update) -> None:
+        if await self._flooding(update):
+            return
         await self._application.process_update(update)
         failure = self._failures.pop(update.update_id, None)
         if failure is not None:
             transient = isinstance(failure, TRANSIENT_FAILURES)
             raise UpdateNotProcessed(update.update_id, transient) from failure
+
+    async def _flooding(self, update: Update) -> bool:
+        chat = update.effective_chat
+        if self._flood is None or chat is None:
+            return False
+        if update.effective_message is None and update.callback_query is None:
+            return False  # membership changes and the like are not the customer writing
+        key = f"telegram:{chat.id}"
+        refusal = await self._flood.message_refusal(key)
+        if refusal is None:
+            return False
+        logger.info("update %s refused: its chat sends too fast", update.update_id)
+        if self._notify is not None and await self._flood.should_notify(key):
+            self._notify(chat.id, refusal)
+        return True
 
     async def _record_failure(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error

@@ -47,6 +47,18 @@ class PollingLoop:
         self._attempts: dict[int, int] = {}
 
     async def run(self) -> None:
+        """Poll; with replicas, only while this replica leads (intake.leader): Telegram
+        allows one getUpdates caller per bot, and a second would only see Conflict."""
+        leader = getattr(self._intake, "leader", None)
+        if leader is None:
+            await self._poll()
+            return
+        # A new leader starts from Telegram's own offset: updates the old one stored but
+        # had not confirmed come again and are duplicates by their client id.
+        self._offset = None
+        await leader.lead(self._poll)
+
+    async def _poll(self) -> None:
         backoff = self._first_backoff
         while True:
             try:
