@@ -1,127 +1,87 @@
-"""An existing Rasa web widget, rasa-webchat 1.0.1 from the npm registry, talks to the
-gateway exactly as it would talk to Rasa's own socket.io channel."""
+"""An existing Rasa web widget, rasa-webchat 1.0.1 from the npm registry, on a shop's site
+(another origin) shows what the gateway answers, exactly as with Rasa's own socket.io
+channel: the greeting, an FAQ answer to a typed question, its buttons and the answer to
+a button press, in launcher mode and embedded, with the widget's default settings (so it
+opens with a ``user_uttered`` that has no message: the start of the conversation)."""
 
 from __future__ import annotations
 
-import functools
-import re
-import http.server
-import shutil
-import subprocess
-import tarfile
-import threading
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from bot.db import make_engine
-from bot.local_stack import PROJECT, free_port
-from bot.transcript.models import Message
+from bot.local_stack import free_port
+from tests.browser.cross_origin import (
+    CANCEL_ANSWER, GREETING, THANKS, gateway_in_thread, js, shop_page, site, webchat_bundle,
+)
 from tests.browser.test_chat_page import browser  # noqa: F401  (shared fixture)
-from tests.stack_harness import OUTPUT, Stack
+from tests.gateway_harness import Gateway
+from tests.stack_harness import OUTPUT
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
-
-WEBCHAT = "rasa-webchat@1.0.1"
-CACHE = PROJECT / ".cache" / "rasa-webchat-1.0.1"
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
-def webchat_bundle() -> Path:
-    """The widget's standalone bundle, fetched once with `npm pack` (no dependencies)."""
-    bundle = CACHE / "package" / "lib" / "index.js"
-    if not bundle.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            pytest.fail("npm is needed to fetch rasa-webchat for this test")
-        CACHE.mkdir(parents=True, exist_ok=True)
-        subprocess.run([npm, "pack", WEBCHAT, "--pack-destination", str(CACHE)],
-                       check=True, capture_output=True, timeout=300)
-        (tarball,) = CACHE.glob("rasa-webchat-*.tgz")
-        with tarfile.open(tarball) as archive:
-            archive.extractall(CACHE, filter="data")
-    return bundle
+def webchat_page(gateway_url: str, mode: str) -> dict[str, str]:
+    """The shop's page and its start script (a file: no inline script needed)."""
+    # Only what the integration needs, where the server is; everything else default.
+    options = {"socketUrl": gateway_url, "socketPath": "/socket.io/"}
+    container = ""
+    if mode == "embedded":
+        options.update(selector="#webchat", embedded=True)
+        container = '<div id="webchat" style="height: 600px; width: 420px"></div>'
+    body = f'{container}\n<script src="webchat.js"></script>\n<script src="{mode}.js"></script>'
+    return {f"{mode}.html": shop_page("Shop with rasa-webchat", body),
+            f"{mode}.js": f"WebChat.default({js(options)}, null);\n"}
 
 
 @pytest.fixture(scope="module")
-def widget_site(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A third-party page embedding the widget, served from another origin."""
-    site = tmp_path_factory.mktemp("widget-site")
-    shutil.copy(webchat_bundle(), site / "webchat.js")
-    (site / "index.html").write_text(f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Shop with rasa-webchat</title></head>
-<body><div id="webchat" style="height: 640px; width: 480px"></div>
-<script src="webchat.js"></script>
-<script>
-  WebChat.default({{
-    selector: "#webchat", initPayload: "/greet", customData: {{language: "en"}},
-    socketUrl: "{stack.url}", socketPath: "/socket.io/", embedded: true,
-    title: "Brightcart", params: {{storage: "session"}}
-  }}, null);
-</script></body></html>""")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Gateway, str]]:
     port = free_port()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}/index.html"
-    server.shutdown()
+    origin = f"http://127.0.0.1:{port}"
+    with gateway_in_thread(tmp_path_factory.mktemp("webchat-gateway"), allowed_origins=origin) as gateway:
+        files: dict[str, str | Path] = {"webchat.js": webchat_bundle(),
+                                        **webchat_page(gateway.url, "launcher"),
+                                        **webchat_page(gateway.url, "embedded")}
+        with site(files, port=port) as served:
+            yield gateway, served
 
 
-def test_rasa_webchat_widget_chats_with_the_gateway(
-    stack: Stack, widget_site: str, browser: Browser  # noqa: F811
-) -> None:
-    """What the widget sends (over WebSocket or long-polling) and what the gateway stored
-    and answered for the session it issued."""
-    sent: list[str] = []
-    page = browser.new_page()
-    page.on("websocket", lambda socket: socket.on("framesent", lambda frame: sent.append(str(frame))))
-    page.on("request", lambda request: sent.append(request.post_data or "")
-            if "/socket.io/" in request.url and request.method == "POST" else None)
-    page.goto(widget_site)
-    expect(page.locator(".rw-new-message")).to_be_visible(timeout=30_000)
+def converse(page: Page) -> None:
+    """Greeting, a typed question answered with buttons, a button press answered."""
+    greeting = page.locator(".rw-response", has_text=GREETING)
+    expect(greeting).to_be_visible(timeout=20_000)
+    box = page.locator(".rw-new-message")
+    box.fill("How do I cancel my order?")
+    box.press("Enter")
+    expect(page.locator(".rw-client", has_text="How do I cancel my order?")).to_be_visible()
+    expect(page.locator(".rw-response", has_text=CANCEL_ANSWER)).to_be_visible(timeout=20_000)
+    helpful = page.locator(".rw-reply", has_text="Helpful").first
+    expect(helpful).to_be_visible()
+    expect(page.locator(".rw-reply", has_text="Not helpful")).to_be_visible()
+    helpful.click()
+    expect(page.locator(".rw-response", has_text=THANKS)).to_be_visible(timeout=20_000)
 
-    def session_id() -> str | None:
-        for frame in sent:
-            match = re.search(r'"user_uttered",\{.*?"session_id":"([0-9a-f]{32})\.', frame)
-            if match:
-                return match.group(1)
-        return None
 
-    engine = make_engine(stack.settings.sqlalchemy_url)
-
-    def conversation() -> list[Message]:
-        raw = session_id()
-        if raw is None:
-            return []
-        with Session(engine, expire_on_commit=False) as session:
-            return list(session.scalars(
-                select(Message).where(Message.conversation_id == raw).order_by(Message.id)))
-
-    def wait_for(predicate: Any) -> list[Any]:
-        for _ in range(60):
-            history = conversation()
-            if predicate(history):
-                return history
-            page.wait_for_timeout(500)
-        raise AssertionError(f"not reached; sent frames: {sent}")
-
-    # initPayload "/greet" carried the server-signed session id and was answered by Rasa.
-    history = wait_for(lambda h: len(h) >= 2)
-    assert history[0].text == "/greet" and history[0].status == "answered"
-    assert "Brightcart assistant" in history[1].text
-
-    # A question typed into the widget is answered from the FAQ, with its buttons.
-    page.locator(".rw-new-message").fill("How do I cancel my order?")
-    page.locator(".rw-new-message").press("Enter")
-    history = wait_for(lambda h: len(h) >= 4)
-    question, answer = history[2], history[3]
-    assert question.text == "How do I cancel my order?" and question.intent
-    assert answer.faq_trail and answer.faq_trail["rule"] == "answer" and answer.buttons
+def test_launcher_mode_shows_the_answers(shop: tuple[Gateway, str], browser: Browser) -> None:  # noqa: F811
+    _, origin = shop
+    page = browser.new_context().new_page()
+    page.goto(origin + "/launcher.html")
+    launcher = page.locator(".rw-launcher")
+    expect(launcher).to_be_visible(timeout=20_000)  # shown once connected (hideWhenNotConnected)
+    expect(page.locator(".rw-response")).to_have_count(0)  # nothing asked before it opens
+    launcher.click()
+    converse(page)
     OUTPUT.mkdir(exist_ok=True)
-    page.screenshot(path=str(OUTPUT / "rasa-webchat.png"), full_page=True)
-    engine.dispose()
+    page.screenshot(path=str(OUTPUT / "rasa-webchat-launcher.png"))
+    page.context.close()
+
+
+def test_embedded_mode_shows_the_answers(shop: tuple[Gateway, str], browser: Browser) -> None:  # noqa: F811
+    _, origin = shop
+    page = browser.new_context().new_page()
+    page.goto(origin + "/embedded.html")
+    converse(page)
+    page.screenshot(path=str(OUTPUT / "rasa-webchat-embedded.png"))
+    page.context.close()
