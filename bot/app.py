@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     engine = make_engine(settings.sqlalchemy_url)
     sessions = make_session_factory(engine)
     store = TranscriptStore(sessions)
-    rasa = RasaClient(settings.effective_rasa_url, rasa_token(settings), settings.rasa_timeout_seconds)
+    rasa = RasaClient(settings.effective_rasa_urls, rasa_token(settings), settings.rasa_timeout_seconds)
     # Browsers connect only from our own pages and the sites the operator lets embed the
     # chat (HELPLINE_ALLOWED_ORIGINS); any other Origin is refused at the handshake.
     sio = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins=settings.socket_origins, logger=False,

@@ -22,6 +22,7 @@ from bot.desk import HelpDesk
 from handoff import Recipient
 from bot.coordination.turns import LocalTurns, TurnScheduler
 from bot.rasa_client import BotTurn, RasaClient, RasaUnavailable
+from bot.rasa_wait import RasaWaitingRoom
 from bot.ratelimit import ChatRefused
 from bot.sequencing import SerialExecutor
 from bot.transcript.models import utcnow
@@ -67,6 +68,9 @@ APOLOGY = (
     "Sorry, I'm having trouble answering right now. Your message is saved; "
     "please try again in a moment."
 )
+# No Rasa server reachable (one is restarting): the message waits and is answered when
+# one is back (bot/rasa_wait.py), so the customer need not write again.
+SAVED_NOTICE = "Your message is saved. We will answer shortly."
 
 # Button payloads customers may send as "/intent{...}". Anything else starting with "/"
 # is treated as plain text, so a customer cannot trigger internal intents by typing them.
@@ -152,6 +156,7 @@ class MessagePipeline:
         # replicas under a lease in Redis (bot/coordination/turns.py).
         self._turns: TurnScheduler = turns or LocalTurns()
         self._turns.bind(self._answer_if_known, self._waiting_in)
+        self._waiting = RasaWaitingRoom(rasa, self._turns.submit, self._answer)
 
     def register_channel(self, channel: CustomerChannel) -> None:
         self._channels[channel.name] = channel
@@ -245,6 +250,9 @@ class MessagePipeline:
     async def _answer(self, message: StoredMessage) -> None:
         started = time.perf_counter()
         channel = self._channels[message.channel]
+        if self._waiting.should_wait(message):
+            await self._wait_for_rasa(message, channel)  # behind the earlier waiting ones
+            return
         if self._csat is not None:
             # Before routing and Rasa: survey answers are the gateway's, never Rasa's, and
             # a customer who moves on ends the open survey here.
@@ -274,6 +282,9 @@ class MessagePipeline:
             )
         except RasaUnavailable as exc:
             logger.warning("bot turn failed for message %s: %s", message.id, exc)
+            if exc.unreachable:
+                await self._wait_for_rasa(message, channel)
+                return
             drafts = [OutboundDraft(text=APOLOGY, author="system")]
             if self._desk is not None and await self._failed_before(message):
                 # The bot keeps failing this customer: a person takes over.
@@ -290,6 +301,18 @@ class MessagePipeline:
             message, channel, drafts, started,
             status="answered", intent=turn.intent, confidence=turn.confidence,
         )
+
+    async def _wait_for_rasa(self, message: StoredMessage, channel: CustomerChannel) -> None:
+        """The message stays `received` and is answered when Rasa is back."""
+        if not self._waiting.park(message):
+            return
+        stored = await self._store.record_outbound(
+            message.conversation_id, channel.name, [OutboundDraft(text=SAVED_NOTICE, author="system")]
+        )
+        try:
+            await channel.deliver(message.conversation_id, stored)
+        except Exception:
+            logger.exception("delivery failed for conversation %s", message.conversation_id)
 
     async def _failed_before(self, message: StoredMessage) -> bool:
         earlier = [m for m in await self._store.history(message.conversation_id, limit=6)
@@ -396,5 +419,6 @@ class MessagePipeline:
             logger.exception("delivery failed for conversation %s", message.conversation_id)
 
     async def shutdown(self) -> None:
+        await self._waiting.close()
         await self._intake.drain_all()
         await self._turns.drain_all()

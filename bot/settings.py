@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     rasa_url: str | None = Field(
         default=None, description="Rasa server URL; unset = http://127.0.0.1:{rasa_port}."
     )
+    rasa_urls: str | None = Field(
+        default=None,
+        description="Several Rasa servers, comma-separated (set by `helpline run --replicas`); "
+        "conversations are spread over them and move on when one is down. Unset = the one above.",
+    )
     rasa_timeout_seconds: float = Field(
         default=10.0, description="After this the customer gets an apology; message kept."
     )
@@ -265,6 +270,12 @@ class Settings(BaseSettings):
     @property
     def effective_rasa_url(self) -> str:
         return (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
+
+    @property
+    def effective_rasa_urls(self) -> list[str]:
+        if self.rasa_urls:
+            return [url.strip().rstrip("/") for url in self.rasa_urls.split(",") if url.strip()]
+        return [self.effective_rasa_url]
 
     @property
     def effective_action_server_url(self) -> str:
