@@ -53,6 +53,9 @@ class ShopRasa(ScriptedRasa):
             message["text"] = GREETING
         elif text.startswith("/feedback"):
             message["text"] = THANKS
+        elif text.startswith("human"):  # what action_escalate sends: a handover line + the request
+            message["text"] = "I'm passing this to a colleague."
+            message["helpline"] = {"escalate": {"reason": "customer_request", "summary": text}}
         elif "cancel" in text.lower():
             message["text"] = CANCEL_ANSWER
             message["buttons"] = [HELPFUL, NOT_HELPFUL]
