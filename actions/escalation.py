@@ -29,13 +29,58 @@ HERE_WORDS = frozenset({"here", "in this chat", "chat", "this chat", "here pleas
 COMPLAINT_SLOTS = ("complaint_details", "order_number", "contact")
 
 
+def complaint_form_was_active(tracker: Tracker) -> bool:
+    """The complaint form was running when the customer's latest message arrived.
+
+    By the time action_escalate runs, a rule has already deactivated the form, so the
+    tracker's active loop is empty; the events still say what it was.
+    """
+    active: str | None = None
+    latest_user_seen = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            latest_user_seen = True
+        elif kind == "active_loop" and latest_user_seen:
+            active = event.get("name")
+            break
+    return active == "complaint_form"
+
+
+def complaint_opening(tracker: Tracker) -> str | None:
+    """The customer message that started the latest complaint form."""
+    started = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == "complaint_form":
+            started = True
+        elif started and event.get("event") == "user":
+            return str(event.get("text") or "") or None
+    return None
+
+
 def reason_of(tracker: Tracker) -> str:
     offered = next(tracker.get_latest_entity_values("escalation_reason"), None)
     if offered in ESCALATION_REASONS:
         return str(offered)
-    if tracker.get_slot("complaint_details"):
+    if tracker.get_slot("complaint_details") or complaint_form_was_active(tracker):
         return "complaint"
     return "customer_request"
+
+
+def escalation_request(tracker: Tracker, reason: str) -> dict[str, Any]:
+    """What action_escalate attaches for the gateway: why, a one-line summary, and every
+    complaint detail collected so far (a customer may ask for a person mid-form)."""
+    details: dict[str, Any] = {slot: tracker.get_slot(slot) for slot in COMPLAINT_SLOTS if tracker.get_slot(slot)}
+    if complaint_form_was_active(tracker):
+        # Rasa fills the slot the form was asking for from any text before the form can
+        # validate it: "I want a person" is not the customer's order number.
+        latest = tracker.latest_message.get("text")
+        details = {k: v for k, v in details.items() if v != latest}
+    opening = complaint_opening(tracker) if reason == "complaint" else None
+    if opening and opening != details.get("complaint_details"):
+        details["complaint_opening"] = opening
+    summary = details.get("complaint_details") or opening or tracker.latest_message.get("text") or ""
+    return {"escalate": {"reason": reason, "summary": str(summary)[:500], "details": details}}
 
 
 class ActionEscalate(Action):
@@ -45,15 +90,119 @@ class ActionEscalate(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        reason = reason_of(tracker)
-        details = {slot: tracker.get_slot(slot) for slot in COMPLAINT_SLOTS if tracker.get_slot(slot)}
-        summary = details.get("complaint_details") or tracker.latest_message.get("text") or ""
-        dispatcher.utter_message(
-            text=HANDOVER,
-            helpline={"escalate": {"reason": reason, "summary": summary[:500], "details": details}},
-        )
+        dispatcher.utter_message(text=HANDOVER, helpline=escalation_request(tracker, reason_of(tracker)))
         # The next complaint starts from scratch.
-        return [SlotSet(slot, None) for slot in COMPLAINT_SLOTS]
+        return reset_complaint()
+
+
+def reset_complaint() -> list[dict[str, Any]]:
+    return [SlotSet(slot, None) for slot in COMPLAINT_SLOTS]
+
+
+# Words that frame a complaint without saying what happened ("I want to make a formal
+# complaint about your service"). What is left after removing them, if it is at least
+# COMPLAINT_CONTENT_WORDS words, says what went wrong, and the form does not ask again.
+COMPLAINT_FRAME = frozenset("""
+a about again against all am an and any are as at be been bad being but by can could
+complain complaining complaint complaints claim customer consumer do does doing don't dont
+experience file filing for formal from get got had has have help how i i'd i'm im in is it
+it's just lodge lodging make making me my need not of on or our please really reclamation
+register so some that the them there this to too u unhappy upset ur us very want wanna was
+we were what where which who why will with would you your yours service services company
+business organization organisation brightcart terrible awful horrible poor worst disappointed
+disappointing angry annoyed furious frustrated dissatisfied dissatisfaction unacceptable
+ridiculous shocking rubbish useless hi hello hey know try trying assistance like wish
+""".split())
+COMPLAINT_CONTENT_WORDS = 3
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def complaint_content(text: str) -> str | None:
+    """The complaint text if it already says what went wrong, else None."""
+    words = [w for w in _WORD.findall(text.lower()) if w not in COMPLAINT_FRAME]
+    if len(words) < COMPLAINT_CONTENT_WORDS:
+        return None
+    return text.strip()[:1000]
+
+
+class ActionPrefillComplaint(Action):
+    """Runs just before the complaint form starts: a first message that already tells
+    what went wrong fills complaint_details, so the form goes on to the order number."""
+
+    def name(self) -> str:
+        return "action_prefill_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        content = complaint_content(tracker.latest_message.get("text") or "")
+        return [SlotSet("complaint_details", content)] if content else []
+
+
+ASK_DETAILS = "I'm really sorry about that. Could you tell me in a few words what went wrong?"
+ASK_ORDER = "Is this about an order? Please type the order number (it starts with BC), or \"no\"."
+ASK_CONTACT = (
+    "How can our team reach you if needed? An email address or phone number, "
+    "or \"here\" to continue in this chat."
+)
+SORRY_PREFIX = "I'm really sorry about that. "
+FORM_HINT = " (You can type \"stop\" to cancel, or ask for a person at any time.)"
+
+
+class ActionAskComplaintDetails(Action):
+    def name(self) -> str:
+        return "action_ask_complaint_details"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text=ASK_DETAILS + FORM_HINT)
+        return []
+
+
+class ActionAskOrderNumber(Action):
+    def name(self) -> str:
+        return "action_ask_order_number"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        # When the first message already said what went wrong, this is the form's first
+        # question: it carries the apology and the way out the first question would have.
+        first_question = tracker.get_slot("requested_slot") is None
+        text = SORRY_PREFIX + ASK_ORDER + FORM_HINT if first_question else ASK_ORDER
+        dispatcher.utter_message(text=text)
+        return []
+
+
+class ActionAskContact(Action):
+    def name(self) -> str:
+        return "action_ask_contact"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(text=ASK_CONTACT)
+        return []
+
+
+FORM_STOPPED = "Okay, I've stopped there and nothing was sent. Is there anything else I can help you with?"
+STOPPED = "Okay. What else can I help you with?"
+
+
+class ActionLeaveForm(Action):
+    """"stop" / "cancel" / "never mind": leave the form (a rule deactivated it already)
+    and forget what it collected."""
+
+    def name(self) -> str:
+        return "action_leave_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        in_form = complaint_form_was_active(tracker)
+        dispatcher.utter_message(text=FORM_STOPPED if in_form else STOPPED)
+        return reset_complaint()
 
 
 class ValidateComplaintForm(FormValidationAction):

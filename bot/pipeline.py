@@ -19,6 +19,7 @@ from typing import Any
 from bot.channels.base import CustomerChannel
 from bot.csat.service import CsatSurveys
 from bot.desk import HelpDesk
+from bot.long_messages import summary_window
 from handoff import Recipient
 from bot.coordination.turns import LocalTurns, TurnScheduler
 from bot.rasa_client import BotTurn, RasaClient, RasaUnavailable
@@ -276,7 +277,8 @@ class MessagePipeline:
         try:
             turn = await self._rasa.send(
                 message.conversation_id,
-                customer_text_for_rasa(message.text),
+                # Long messages are scored on a summary window; the whole text stays stored.
+                customer_text_for_rasa(summary_window(message.text)),
                 message_id=str(message.id),
                 channel=channel.name,
             )

@@ -12,6 +12,7 @@ survey's steps and the customer's messages never interleave.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -39,6 +40,20 @@ ANSWERED_RULES = ("answer", "selected")
 REACTION_INTENTS = frozenset({"feedback"})
 
 OPEN_STATES = ("asked", "rated", "recommended")
+
+# Free text in the comment step is the comment, except a request for a person: that ends
+# the survey and goes to Rasa like any message, so the customer is handed over at once.
+# A lexicon, not NLU, because the survey answers before Rasa is asked.
+_PERSON = r"(a )?(real |live |actual )?(human|person|someone|somebody|agent|operator|representative|colleague|manager|staff)"
+_PERSON_REQUEST = re.compile(
+    rf"\b(talk|speak|chat|connect|transfer|put me through|get me|want|need)\b.{{0,40}}\b{_PERSON}\b"
+    rf"|^\W*{_PERSON}\W*(please|now|pls)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def asks_for_a_person(text: str) -> bool:
+    return bool(_PERSON_REQUEST.search(text))
 # The step a payload answers, and the state the survey must be in for it.
 STEP_STATE = {"rate": "asked", "recommend": "rated", "skip": "recommended"}
 STATE_ORDER = {"asked": 0, "rated": 1, "recommended": 2, "done": 3, "expired": 3}
@@ -253,7 +268,8 @@ class CsatSurveys:
         for stale in older:
             self._end(stale, "expired", now)
         in_comment_step = survey.state == "recommended"
-        if in_comment_step and typed and message.created_at - survey.updated_at <= self.policy.comment_window:
+        if (in_comment_step and typed and message.created_at - survey.updated_at <= self.policy.comment_window
+                and not asks_for_a_person(message.text)):
             survey.comment = message.text.strip()
             self._end(survey, "done", now)
             return SurveyTurn([dialogue.line(dialogue.THANKS_FOR_COMMENT)], intent="csat_comment",
