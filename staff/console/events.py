@@ -126,6 +126,11 @@ class SocketConsole:
             "ticket_message", {"ticket_id": ticket_id, "message": message_json(message)},
             room=f"ticket:{ticket_id}", namespace=NAMESPACE,
         )
+        if message.direction == "in":
+            # Every console hears that a customer wrote (the ticket id only, no text) and
+            # alerts its agent when the ticket is theirs (static/alerts.js): an agent need
+            # not keep each of their chats open to notice.
+            await self._sio.emit("customer_message", {"ticket_id": ticket_id}, room="agents", namespace=NAMESPACE)
         await self.queue_changed()
 
     async def shutdown(self) -> None:

@@ -108,7 +108,7 @@ def test_agent_sees_my_stats_only(gateway: Gateway, browser: Browser) -> None:  
     expect(page.locator(".card[data-kpi=tickets] .value")).to_have_text(str(mine["totals"]["tickets"]))
     assert page.locator("svg.line-chart").count() >= 3
     assert page.locator("a[href^='/review']").count() == 0  # supervisors' pages are not linked
-    nav = page.get_by_role("navigation", name="Main")
+    nav = page.get_by_role("navigation", name="Staff pages")
     expect(nav.get_by_role("link")).to_have_count(2)
     assert page.request.get(gateway.url + "/api/dashboard").status == 403
     page.screenshot(path=str(OUTPUT / "dashboard-me.png"), full_page=True)

@@ -69,7 +69,7 @@ def test_supervisor_filters_and_reviews_a_transcript(gateway: tuple[Gateway, See
 
     rows = page.locator("#rows tr")
     expect(rows).to_have_count(5, timeout=15_000)
-    expect(page.get_by_role("link", name="Conversations")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Review", exact=True)).to_have_attribute("aria-current", "page")
     page.get_by_label("Outcome").select_option("escalated")
     page.get_by_role("button", name="Apply").click()
     expect(rows).to_have_count(2)

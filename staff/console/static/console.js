@@ -6,6 +6,9 @@
   let me = null;
   let current = null; // ticket id shown on the right
   let suggestTimer = null;
+  let knownQueue = null; // ids of waiting tickets at the last refresh (null: not loaded yet)
+  let mineIds = new Set(); // the caller's own open tickets
+  let numbers = new Map(); // ticket id -> number, for alerts
   let lastTyping = 0; // the customer's page shows "typing"; signalled at most every 2 s
 
   function slaBadges(sla) {
@@ -33,10 +36,38 @@
   async function refreshQueue() {
     try {
       const data = await api("GET", "/api/queue");
+      announceNewTickets(data.queue);
+      mineIds = new Set(data.mine.map((t) => t.id));
+      numbers = new Map([...data.queue, ...data.mine].map((t) => [t.id, t.number]));
       $("queue").replaceChildren(...data.queue.map(ticketButton));
       $("mine").replaceChildren(...data.mine.map(ticketButton));
       $("queue-status").textContent = `${data.queue.length} waiting`;
     } catch (error) { if (error.message !== "signed out") toast(`Queue: ${error.message}`); }
+  }
+
+  // A ticket that entered the queue since the last refresh: sound and/or notification.
+  function announceNewTickets(queue) {
+    const ids = new Set(queue.map((t) => t.id));
+    if (knownQueue !== null) {
+      queue.filter((t) => !knownQueue.has(t.id)).forEach((t) => window.HelplineAlerts.alertAgent({
+        title: `New ticket ${t.number}`,
+        body: `${t.reason.replace(/_/g, " ")} · ${t.category} · on ${t.channel} · P${t.priority}`,
+        tag: `ticket-${t.id}`, onclick: () => openTicket(t.id),
+      }));
+    }
+    knownQueue = ids;
+  }
+
+  // A customer wrote in one of the caller's chats (or the one open here): unless the agent
+  // is looking at that very chat, alert them.
+  function announceCustomerMessage(data) {
+    if (!mineIds.has(data.ticket_id) && data.ticket_id !== current) return;
+    if (data.ticket_id === current && document.visibilityState === "visible" && document.hasFocus()) return;
+    window.HelplineAlerts.alertAgent({
+      title: `Customer wrote in ${numbers.get(data.ticket_id) || "ticket " + data.ticket_id}`,
+      body: "Open the console to read and reply.", tag: `message-${data.ticket_id}`,
+      onclick: () => openTicket(data.ticket_id),
+    });
   }
 
   function trailText(trail) {
@@ -75,7 +106,7 @@
       return;
     }
     list.appendChild(messageItem(message));
-    list.lastChild.scrollIntoView({ block: "end" });
+    list.scrollTop = list.scrollHeight; // the transcript scrolls in its own pane
   }
 
   function renderTicket(data) {
@@ -92,13 +123,18 @@
         el("button", { type: "button", onclick: () => act("hand-back", { note: "" }) }, "Hand back to bot"),
       );
     }
+    // The side panel scrolls on its own; these keep Details, Notes and Resolve one click away.
+    actions.append(el("button", { type: "button", onclick: () => jumpTo("ticket-details") }, "Details"),
+      el("button", { type: "button", onclick: () => jumpTo("ticket-notes", "note") }, "Notes"));
+    if (mine) actions.append(el("button", { type: "button", onclick: () => jumpTo("ticket-resolve", "resolve-note") }, "Resolve…"));
     const composer = mine ? el("form", { class: "composer", onsubmit: sendReply },
       el("label", { for: "reply" }, "Reply to the customer"),
       el("textarea", { id: "reply", rows: "3", maxlength: "4000", oninput: suggest }),
       el("ul", { id: "suggestions", class: "suggestions", "aria-label": "Suggested answers" }),
       el("button", { type: "submit" }, "Send"),
     ) : null;
-    const categories = (data.categories || []).map((c) => el("option", { value: c }, c));
+    // The ticket's own category is preselected: resolving must not re-categorise silently.
+    const categories = (data.categories || []).map((c) => el("option", { value: c, selected: c === t.category ? "" : null }, c));
     const side = el("aside", { class: "side" },
       el("section", {}, el("h3", {}, "Customer"),
         el("div", {}, `Channel: ${data.customer.channel}`),
@@ -106,9 +142,9 @@
         el("h3", {}, "Past tickets"),
         el("ul", {}, (data.customer.past_tickets || []).map((p) => el("li", {}, `${p.number} · ${p.status} · ${p.reason}`))),
       ),
-      el("section", {}, el("h3", {}, "Details"),
+      el("section", { id: "ticket-details" }, el("h3", {}, "Details"),
         el("ul", {}, Object.entries(t.details || {}).map(([k, v]) => el("li", {}, `${k}: ${v}`)))),
-      el("section", {}, el("h3", {}, "Internal notes"),
+      el("section", { id: "ticket-notes" }, el("h3", {}, "Internal notes"),
         el("ul", { id: "notes" }, (data.notes || []).map((n) => el("li", {}, `${n.author}: ${n.text}`))),
         mine || me.role !== "agent" ? el("form", { onsubmit: addNote },
           el("label", { for: "note" }, "Add a note (not shown to the customer)"),
@@ -117,14 +153,14 @@
         el("form", { onsubmit: transfer },
           el("label", { for: "transfer-to" }, "Agent"), el("select", { id: "transfer-to" }),
           el("button", { type: "submit" }, "Transfer"))) : null,
-      mine ? el("section", {}, el("h3", {}, "Resolve"),
+      mine ? el("section", { id: "ticket-resolve" }, el("h3", {}, "Resolve"),
         el("form", { onsubmit: resolve },
           el("label", { for: "resolve-category" }, "Category"), el("select", { id: "resolve-category" }, categories),
           el("label", { for: "resolve-note" }, "Resolution note (sent to the customer)"),
           el("textarea", { id: "resolve-note", rows: "2", required: "" }),
           el("button", { type: "submit" }, "Resolve"))) : null,
     );
-    $("ticket").replaceChildren(
+    $("ticket").replaceChildren(el("div", { class: "ticket-head" },
       el("header", {},
         el("h2", {}, `${t.number} — ${t.summary || t.reason}`),
         el("div", {},
@@ -135,15 +171,24 @@
           slaBadges(t.sla),
           el("span", { class: "muted" }, t.assignee_name ? ` · with ${t.assignee_name}` : " · unassigned")),
       ),
-      actions,
+      actions),
       el("div", { class: "columns" },
-        el("div", {}, el("ol", { class: "transcript", "aria-label": "Transcript" }, data.messages.map(messageItem)), composer),
+        el("div", { class: "conversation" }, el("ol", { class: "transcript", "aria-label": "Transcript", tabindex: "0" }, data.messages.map(messageItem)), composer),
         side),
     );
     Object.entries(drafts).forEach(([id, value]) => { if (value && $(id)) $(id).value = value; });
     if (mine) loadAgents(t.assignee_id);
     const list = document.querySelector(".transcript");
-    if (list && list.lastChild) list.lastChild.scrollIntoView({ block: "end" });
+    if (list) list.scrollTop = list.scrollHeight;
+  }
+
+  function jumpTo(sectionId, fieldId) {
+    const section = $(sectionId);
+    if (!section) return;
+    section.scrollIntoView({ block: "nearest" });
+    section.classList.add("jumped");
+    setTimeout(() => section.classList.remove("jumped"), 1500);
+    if (fieldId && $(fieldId)) $(fieldId).focus({ preventScroll: true });
   }
 
   async function openTicket(id) {
@@ -232,11 +277,11 @@
   socket.on("connect", () => { if (current) socket.emit("watch", { ticket_id: current }); refreshQueue(); });
   socket.on("queue_changed", refreshQueue);
   socket.on("ticket_message", (data) => { if (data.ticket_id === current) showMessage(data.message); });
+  socket.on("customer_message", announceCustomerMessage);
   socket.on("ticket_changed", (data) => { if (data.ticket_id === current) openTicket(current); refreshQueue(); });
 
   (async function start() {
     me = await api("GET", "/api/me");
-    $("me").textContent = `${me.display_name} (${me.role})`;
     await api("POST", "/api/presence", { status: "online" });
     refreshQueue();
     // Socket traffic does not extend the session; an HTTP call every few minutes does,

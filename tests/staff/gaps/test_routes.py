@@ -180,6 +180,10 @@ async def test_every_route_needs_a_supervisor(tmp_path: Path, database_url: str)
         for method, path in routes:
             response = await agent.http.request(method, path, json={}, headers={"X-CSRF-Token": agent.csrf})
             assert response.status_code == 403, (method, path, response.status_code)
+        # The page answers an agent with a page (as /review and /dashboard do), not JSON.
+        refused = await agent.http.get("/gaps")
+        assert "text/html" in refused.headers["content-type"] and "403: supervisors only" in refused.text
+        assert 'href="/dashboard/me"' in refused.text and 'href="/gaps"' not in refused.text  # the agent's nav
         page = await admin.http.get("/gaps")
         assert page.status_code == 200 and "FAQ gaps" in page.text and admin.csrf in page.text
         assert (await admin.http.get("/api/gaps/jobs/abc")).status_code == 404
