@@ -132,6 +132,9 @@ def replica_specs(settings: Settings, replicas: int) -> list["ServiceSpec"]:
                 "HELPLINE_RASA_URLS": rasa_urls,
                 "HELPLINE_ACTION_SERVER_URL": action_url,  # the console's FAQ suggestions
                 "HELPLINE_REPLICA": str(index),
+                # HAProxy (option forwardfor) puts the customer's address last in
+                # X-Forwarded-For; the per-IP chat limits read it there.
+                "HELPLINE_TRUST_FORWARDED_FOR": "true",
                 # Customers see the balancer's address, not the replica's own.
                 "HELPLINE_PUBLIC_URL": settings.effective_public_url,
             },

@@ -1,14 +1,24 @@
 #!/usr/bin/env python
-"""Load benchmark: N concurrent customers over the gateway's socket.io channel.
+"""Load benchmark: Helpline under `helpline run --replicas N` beside a stock `rasa init`.
 
-Starts the whole Helpline stack (Rasa, action server, gateway) on free ports with state
-in a temporary folder, runs closed-loop customers (each asks, waits for the answer,
-asks again) with FAQ questions, and prints p50/p95/p99 latency and messages per second.
-Then, in the same run, the same load against a stock `rasa init` assistant (DIET + TED,
-trained once into .cache/stock-rasa) over Rasa's REST channel, on the same Rasa install.
+For each configuration, in one run on the same install:
 
-    .venv/bin/python scripts/bench_gateway.py --customers 20 --messages 15
-    .venv/bin/python scripts/bench_gateway.py --skip-stock   # Helpline only
+- **CPU per message**: one customer asks sequential FAQ questions; the CPU time of every
+  process (utime + stime from /proc/<pid>/stat, children included) is read before and
+  after and divided by the messages answered. Helpline: each gateway, Rasa server, action
+  server, HAProxy and the benchmark's own redis-server, and the total (PostgreSQL's
+  backends are on a server other people use, so they are reported beside the total,
+  not in it). Stock: its Rasa process.
+- **Concurrent load**: N customers (default 20) each ask M questions, waiting for each
+  answer and pausing (default 0.2 s) before the next: msg/s, p50/p95/p99, and CPU per
+  message again under that load.
+
+Helpline runs on PostgreSQL (a throwaway database on the server --postgres names) and a
+redis-server started on a free port for the run; the stock assistant (DIET + TED,
+trained once into .cache/stock-rasa) uses its defaults (in-memory tracker, REST channel).
+
+    .venv/bin/python scripts/bench_gateway.py                      # stock, --replicas 1 and 2
+    .venv/bin/python scripts/bench_gateway.py --replicas 1 --skip-stock --messages 5
 
 Prints numbers; asserts nothing.
 """
@@ -26,7 +36,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterator
 
 import httpx
 import socketio
@@ -34,10 +48,18 @@ import socketio
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from bot.local_stack import free_port, make_stack  # noqa: E402
+from bot.local_stack import SupervisedRun, free_port, free_port_block, make_stack  # noqa: E402
 
 STOCK_DIR = PROJECT / ".cache" / "stock-rasa"
 STOCK_TEXTS = ["hello", "I am sad", "great", "yes", "no", "goodbye", "are you a bot?", "I am happy"]
+TICKS = os.sysconf("SC_CLK_TCK")
+# The benchmark's customers all come from 127.0.0.1 and ask faster than a person: the
+# public chat's flood limits would refuse them (they are measured in docs/reliability.md).
+NO_CHAT_LIMITS = {
+    "HELPLINE_CHAT_MESSAGES_PER_CONVERSATION": "0",
+    "HELPLINE_CHAT_MESSAGES_PER_IP": "0",
+    "HELPLINE_CHAT_NEW_CONVERSATIONS_PER_IP": "0",
+}
 
 
 def faq_questions() -> list[str]:
@@ -46,20 +68,123 @@ def faq_questions() -> list[str]:
         return [row["text"] for row in csv.DictReader(handle) if row["faq_id"]]
 
 
+# -- CPU from /proc ----------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process and its waited-for children."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    # After the ")": state is field 3, so utime (14) is index 11 ... cstime (17) index 14.
+    return sum(int(v) for v in fields[11:15]) / TICKS
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def postgres_backends() -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() in ("postgres", "postmaster"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+@dataclass
+class Meter:
+    """CPU seconds of named processes between start() and stop()."""
+
+    processes: Callable[[], dict[str, list[int]]]
+
+    def read(self) -> dict[str, float]:
+        return {name: sum(cpu_seconds(p) for p in pids) for name, pids in self.processes().items()}
+
+    def start(self) -> None:
+        self._before = self.read()
+
+    def per_message(self, messages: int) -> dict[str, float]:
+        after = self.read()
+        return {
+            name: (after[name] - self._before.get(name, after[name])) * 1000 / max(1, messages)
+            for name in after
+        }
+
+
+def descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        for child in children_of(todo.pop()):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def helpline_processes(run_pid: int) -> dict[str, list[int]]:
+    """The supervisor's children by service name (read from their command line/env)."""
+    named: dict[str, list[int]] = {}
+    for child in children_of(run_pid):
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            environ = dict(
+                item.split(b"=", 1) for item in Path(f"/proc/{child}/environ").read_bytes().split(b"\0") if b"=" in item
+            )
+        except OSError:
+            continue
+        replica = environ.get(b"HELPLINE_REPLICA", b"").decode()
+        if any(a.endswith(b"haproxy") for a in argv):
+            name = "haproxy"
+        elif b"gateway" in argv:
+            name = f"gateway-{replica or 1}"
+        elif b"actions" in argv:
+            name = f"actions-{environ.get(b'HELPLINE_ACTION_PORT', b'?').decode()}"
+        elif b"run" in argv and b"--port" in argv:
+            name = f"rasa-{argv[argv.index(b'--port') + 1].decode()}"
+        else:
+            name = "other"
+        named.setdefault(name, []).extend([child, *descendants(child)])
+    # Ports are stable per run: number Rasa and action servers 1..N by port.
+    for prefix in ("rasa-", "actions-"):
+        keys = sorted((k for k in named if k.startswith(prefix)), key=lambda k: k.split("-")[1])
+        for index, key in enumerate(keys, start=1):
+            named[f"{prefix}{index}"] = named.pop(key)
+    return named
+
+
+# -- customers ---------------------------------------------------------------------------
+
+
 def summary(name: str, latencies: list[float], elapsed: float, errors: int) -> str:
-    ordered = sorted(latencies)
+    ordered = sorted(latencies) or [0.0]
 
     def pct(p: float) -> float:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
     return (
-        f"{name:<28} n={len(ordered):<5} errors={errors:<3} msg/s={len(ordered) / elapsed:6.1f}  "
+        f"{name:<34} n={len(latencies):<5} errors={errors:<3} msg/s={len(latencies) / elapsed:6.1f}  "
         f"p50={pct(0.50):6.0f} ms  p95={pct(0.95):6.0f} ms  p99={pct(0.99):6.0f} ms  "
         f"mean={statistics.fmean(ordered) * 1000:6.0f} ms"
     )
 
 
-async def socketio_customer(url: str, texts: list[str], latencies: list[float], errors: list[int]) -> None:
+async def socketio_customer(
+    url: str, texts: list[str], latencies: list[float], errors: list[int], pause: float
+) -> None:
     client = socketio.AsyncClient(reconnection=False)
     replies: asyncio.Queue[dict] = asyncio.Queue()
     confirmed: asyncio.Queue[str] = asyncio.Queue()
@@ -75,7 +200,7 @@ async def socketio_customer(url: str, texts: list[str], latencies: list[float], 
             await asyncio.wait_for(replies.get(), 30)
             # A turn may produce several messages; count the first, drain the rest.
             latencies.append(time.perf_counter() - started)
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(max(pause, 0.05))
             while not replies.empty():
                 replies.get_nowait()
         except asyncio.TimeoutError:
@@ -83,7 +208,9 @@ async def socketio_customer(url: str, texts: list[str], latencies: list[float], 
     await client.disconnect()
 
 
-async def rest_customer(url: str, texts: list[str], latencies: list[float], errors: list[int], sender: str) -> None:
+async def rest_customer(
+    url: str, texts: list[str], latencies: list[float], errors: list[int], sender: str, pause: float
+) -> None:
     async with httpx.AsyncClient(timeout=60) as http:
         for text in texts:
             started = time.perf_counter()
@@ -92,44 +219,137 @@ async def rest_customer(url: str, texts: list[str], latencies: list[float], erro
                 latencies.append(time.perf_counter() - started)
             else:
                 errors.append(1)
+            if pause:
+                await asyncio.sleep(pause)
 
 
-async def run_load(kind: str, url: str, customers: int, messages: int, pool: list[str]) -> str:
+async def run_load(
+    kind: str, url: str, customers: int, messages: int, pool: list[str], pause: float, seed: int
+) -> tuple[list[float], float, int]:
     latencies: list[float] = []
     errors: list[int] = []
-    rng = random.Random(7)
+    rng = random.Random(seed)
     plans = [[rng.choice(pool) for _ in range(messages)] for _ in range(customers)]
-    # Warm-up: the first request of a fresh process pays for lazy initialisation.
-    if kind == "socketio":
-        await socketio_customer(url, pool[:3], [], [])
-    else:
-        await rest_customer(url, pool[:3], [], [], "warmup")
     started = time.perf_counter()
     if kind == "socketio":
-        await asyncio.gather(*(socketio_customer(url, p, latencies, errors) for p in plans))
+        await asyncio.gather(*(socketio_customer(url, p, latencies, errors, pause) for p in plans))
     else:
         await asyncio.gather(
-            *(rest_customer(url, p, latencies, errors, f"c{i}") for i, p in enumerate(plans))
+            *(rest_customer(url, p, latencies, errors, f"c{seed}-{i}", pause) for i, p in enumerate(plans))
         )
-    return summary(
-        f"{'helpline (socket.io)' if kind == 'socketio' else 'stock rasa init (REST)'} x{customers}",
-        latencies, time.perf_counter() - started, len(errors),
+    return latencies, time.perf_counter() - started, len(errors)
+
+
+def cpu_line(name: str, per_message: dict[str, float], outside: dict[str, float] | None = None) -> str:
+    total = sum(per_message.values())
+    parts = "  ".join(f"{k}={v:5.1f}" for k, v in sorted(per_message.items()))
+    line = f"{name:<34} CPU ms/msg: {parts}  TOTAL={total:5.1f}"
+    if outside:
+        line += "  (" + "  ".join(f"{k}={v:5.1f}" for k, v in outside.items()) + ", not in total)"
+    return line
+
+
+def measure(
+    label: str, kind: str, url: str, meter: Meter, pg_meter: Meter | None, args: argparse.Namespace,
+    pool: list[str],
+) -> list[str]:
+    lines = []
+    # Warm-up: the first requests of a fresh process pay for lazy initialisation.
+    asyncio.run(run_load(kind, url, 2, 3, pool, 0.0, seed=99))
+    meter.start()
+    if pg_meter:
+        pg_meter.start()
+    latencies, elapsed, errors = asyncio.run(run_load(kind, url, 1, args.sequential, pool, 0.0, seed=1))
+    lines.append(summary(f"{label} x1 sequential", latencies, elapsed, errors))
+    lines.append(cpu_line(f"{label} x1 sequential", meter.per_message(len(latencies)),
+                          pg_meter.per_message(len(latencies)) if pg_meter else None))
+    print(*lines[-2:], sep="\n", flush=True)
+    meter.start()
+    if pg_meter:
+        pg_meter.start()
+    latencies, elapsed, errors = asyncio.run(
+        run_load(kind, url, args.customers, args.messages, pool, args.pause, seed=2)
     )
+    name = f"{label} x{args.customers} pause {args.pause}s"
+    lines.append(summary(name, latencies, elapsed, errors))
+    lines.append(cpu_line(name, meter.per_message(len(latencies)),
+                          pg_meter.per_message(len(latencies)) if pg_meter else None))
+    print(*lines[-2:], sep="\n", flush=True)
+    return lines
 
 
-def bench_helpline(customers: int, messages: int) -> str:
-    state = Path(tempfile.mkdtemp(prefix="helpline-bench-"))
-    stack = make_stack(state)
+# -- the systems under test --------------------------------------------------------------
+
+
+@contextmanager
+def throwaway_redis() -> Iterator[tuple[str, int]]:
+    port = free_port()
+    folder = tempfile.mkdtemp(prefix="helpline-bench-redis-")
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", folder], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
     try:
-        for name in ("actions", "rasa", "gateway"):
-            stack.start(name)
-        return asyncio.run(run_load("socketio", stack.url, customers, messages, faq_questions()))
+        deadline = time.monotonic() + 10
+        while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() != b"PONG":
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0", process.pid
     finally:
-        stack.stop_all()
-        shutil.rmtree(state, ignore_errors=True)
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def bench_stock(customers: int, messages: int, rasa: Path) -> str:
+@contextmanager
+def throwaway_database(server_url: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(server_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"helpline_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False).replace(
+            "postgresql+psycopg://", "postgresql://", 1)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def bench_helpline(replicas: int, args: argparse.Namespace) -> list[str]:
+    state = Path(tempfile.mkdtemp(prefix="helpline-bench-"))
+    with throwaway_database(args.postgres) as database_url, throwaway_redis() as (redis_url, redis_pid):
+        stack = make_stack(state, database_url=database_url, redis_url=redis_url)
+        port = free_port_block(replicas + 1)
+        env = {
+            **stack.env, **NO_CHAT_LIMITS,
+            "HELPLINE_PORT": str(port),
+            "HELPLINE_RASA_PORT": str(free_port_block(replicas)),
+            "HELPLINE_ACTION_PORT": str(free_port_block(replicas + 1)),
+            "HELPLINE_LOG_LEVEL": "WARNING",
+        }
+        run = SupervisedRun(env, "--replicas", str(replicas))
+        try:
+            run.wait_for("Helpline is ready", timeout=600)
+
+            def processes() -> dict[str, list[int]]:
+                return {**helpline_processes(run.process.pid), "redis": [redis_pid]}
+
+            meter = Meter(processes)
+            pg_meter = Meter(lambda: {"postgres": postgres_backends()})
+            return measure(f"helpline --replicas {replicas}", "socketio", f"http://127.0.0.1:{port}",
+                           meter, pg_meter, args, faq_questions())
+        finally:
+            run.interrupt()
+            shutil.rmtree(state, ignore_errors=True)
+
+
+def bench_stock(args: argparse.Namespace, rasa: Path) -> list[str]:
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
     if not list((STOCK_DIR / "models").glob("*.tar.gz")):
         print("training the stock `rasa init` assistant once (a few minutes)…", flush=True)
@@ -141,7 +361,7 @@ def bench_stock(customers: int, messages: int, rasa: Path) -> str:
     process = subprocess.Popen([str(rasa), "run", "--port", str(port), "-i", "127.0.0.1"],
                                cwd=STOCK_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200:
@@ -149,7 +369,8 @@ def bench_stock(customers: int, messages: int, rasa: Path) -> str:
             except httpx.HTTPError:
                 time.sleep(1)
         url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
-        return asyncio.run(run_load("rest", url, customers, messages, STOCK_TEXTS))
+        meter = Meter(lambda: {"rasa": [process.pid, *descendants(process.pid)]})
+        return measure("stock rasa init (REST)", "rest", url, meter, None, args, STOCK_TEXTS)
     finally:
         process.terminate()
         process.wait(30)
@@ -158,16 +379,27 @@ def bench_stock(customers: int, messages: int, rasa: Path) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=20)
-    parser.add_argument("--messages", type=int, default=15, help="per customer")
+    parser.add_argument("--messages", type=int, default=10, help="per concurrent customer")
+    parser.add_argument("--pause", type=float, default=0.2, help="seconds between a customer's questions")
+    parser.add_argument("--sequential", type=int, default=60, help="questions of the one-customer CPU run")
+    parser.add_argument("--replicas", default="1,2", help="comma-separated replica counts to run")
+    parser.add_argument("--postgres", default=os.environ.get(
+        "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+        help="PostgreSQL server (a throwaway database is created on it and dropped)")
     parser.add_argument("--skip-stock", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    print(f"{os.cpu_count()} cores; {args.customers} concurrent customers x {args.messages} messages")
-    lines = [bench_helpline(args.customers, args.messages)]
-    print(lines[-1], flush=True)
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    load = os.getloadavg()
+    print(f"{os.cpu_count()} cores, load average {load[0]:.1f}; {args.customers} concurrent customers x "
+          f"{args.messages} messages, {args.pause}s pause; {args.sequential} sequential for CPU/msg", flush=True)
+    lines: list[str] = []
     if not args.skip_stock:
-        lines.append(bench_stock(args.customers, args.messages, PROJECT / ".venv-rasa" / "bin" / "rasa"))
-        print(lines[-1], flush=True)
+        lines += bench_stock(args, PROJECT / ".venv-rasa" / "bin" / "rasa")
+    for replicas in (int(n) for n in args.replicas.split(",")):
+        lines += bench_helpline(replicas, args)
+    print("\nsummary (load average now %.1f)" % os.getloadavg()[0])
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":
