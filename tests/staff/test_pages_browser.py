@@ -152,7 +152,10 @@ def expect_nav(page: Page, *, links: list[str], current: str | None, name: str, 
 
 
 def test_supervisor_sees_one_navigation_bar_on_every_page(shop: Shop, browser: Browser) -> None:  # noqa: F811
-    cid = shop.customer_says("hello")
+    # Three customers, each escalated today: three conversations and three tickets.
+    cid = shop.customer_says("human please, first")
+    shop.customer_says("human please, second")
+    shop.customer_says("human please, third")
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = sign_in(context, shop, SUPERVISOR, "/console")
     expect(page.get_by_role("heading", name="Queue")).to_be_visible(timeout=20_000)
@@ -162,6 +165,18 @@ def test_supervisor_sees_one_navigation_bar_on_every_page(shop: Shop, browser: B
         expect_nav(page, links=ALL_LINKS, current=current, name="Sam Supervisor", role="supervisor")
     page.get_by_role("link", name="Dashboard").click()
     expect(page).to_have_url(shop.gateway.url + "/dashboard")
+    # Conversations per day: integer ticks, each once; the tickets line (equal to the
+    # conversations line today) does not hide it.
+    chart = page.locator("figure.chart", has_text="Conversations per day")
+    expect(chart.locator("text.tick")).to_have_text(["0", "1", "2", "3"], timeout=20_000)
+    expect(chart.locator(".legend span")).to_have_text(["conversations", "tickets"])
+    groups = chart.locator("g.series")
+    expect(groups).to_have_count(2)
+    assert groups.evaluate_all("gs => gs.map((g) => g.dataset.series)") == ["tickets", "conversations"]  # on top last
+    lines = groups.locator("path")
+    styles = lines.evaluate_all("ps => ps.map((p) => [p.getAttribute('stroke'), p.getAttribute('stroke-dasharray')])")
+    assert styles[0][0] != styles[1][0] and styles[0][1] and not styles[1][1]  # tickets: own colour, dashed
+    chart.screenshot(path=str(OUTPUT / "dashboard_conversations_chart.png"))
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     context.close()

@@ -105,22 +105,62 @@
   }
 
   // Charts --------------------------------------------------------------------------
+  // Axis ticks from 0 in steps of 1, 2 or 5 x 10^k, at most ``most`` + 1 of them, up to
+  // ``limit`` or just past it. ``integer``: counts, so the step is at least 1 and no two
+  // ticks read the same after rounding (the axis used to read 0, 1, 1, 2, 2).
+  function niceTicks(limit, { integer = false, most = 5 } = {}) {
+    const rough = Math.max(limit, integer ? 1 : 1e-9) / most;
+    const power = 10 ** Math.floor(Math.log10(rough));
+    let step = [1, 2, 5, 10].map((m) => m * power).find((m) => m >= rough);
+    if (integer) step = Math.max(1, Math.ceil(step));
+    const ticks = [];
+    for (let k = 0; ticks.length < 2 || ticks[ticks.length - 1] < limit - 1e-9; k++) ticks.push(k * step);
+    return ticks;
+  }
+
+  // Each series has its own colour and its own line and marker style, drawn in reverse so
+  // the first series (e.g. conversations) is on top: where two coincide (every
+  // conversation escalated), the wider dashed line of the second still shows around it.
+  const STYLES = [
+    { width: 2, dash: null, marker: "circle" },
+    { width: 3.5, dash: "7 4", marker: "square" },
+    { width: 2, dash: "2 3", marker: "diamond" },
+  ];
+  const styleOf = (n) => ({ color: COLORS[n % COLORS.length], ...STYLES[n % STYLES.length] });
+
+  function marker(kind, cx, cy, color) {
+    if (kind === "square") return svg("rect", { x: cx - 4, y: cy - 4, width: 8, height: 8, fill: "#fff", stroke: color, "stroke-width": 2 });
+    if (kind === "diamond") return svg("path", { d: `M${cx},${cy - 5} L${cx + 5},${cy} L${cx},${cy + 5} L${cx - 5},${cy} Z`, fill: color });
+    return svg("circle", { cx, cy, r: 3, fill: color });
+  }
+
+  // A legend entry: a small line in the series' own colour and dash, with its marker.
+  function swatch(style) {
+    const icon = svg("svg", { width: 26, height: 10, viewBox: "0 0 26 10", "aria-hidden": "true", class: "swatch" });
+    const line = { x1: 1, x2: 25, y1: 5, y2: 5, stroke: style.color, "stroke-width": Math.min(style.width, 3) };
+    if (style.dash) line["stroke-dasharray"] = style.dash;
+    icon.append(svg("line", line));
+    if (style.marker) icon.append(marker(style.marker, 13, 5, style.color));
+    return icon;
+  }
+
   // series: [{name, values: [number|null], hrefs: [url]}]; target: a horizontal line.
-  function lineChart(title, labels, series, { format = pct, max = null, target = null } = {}) {
+  // integer: the values are counts (integer axis ticks).
+  function lineChart(title, labels, series, { format = pct, max = null, target = null, integer = false } = {}) {
     const W = 460, H = 190, L = 46, R = 10, T = 10, B = 26;
     const all = series.flatMap((s) => s.values).filter((v) => v !== null);
     if (target !== null) all.push(target);
-    const top = max !== null ? max : Math.max(1e-9, ...all) * 1.1;
+    const ticks = niceTicks(max !== null ? max : Math.max(0, ...all), { integer });
+    const top = max !== null ? max : ticks[ticks.length - 1];
     const x = (i) => L + (labels.length < 2 ? (W - L - R) / 2 : (i * (W - L - R)) / (labels.length - 1));
     const y = (v) => T + (H - T - B) * (1 - v / top);
     const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title, class: "line-chart" });
-    for (let k = 0; k <= 4; k++) {
-      const v = (top * k) / 4;
+    ticks.filter((v) => v <= top + 1e-9).forEach((v) => {
       chart.append(svg("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#e6e9ef" }));
-      const t = svg("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end", "font-size": 10, fill: "#5b6472" });
+      const t = svg("text", { x: L - 4, y: y(v) + 4, "text-anchor": "end", "font-size": 10, fill: "#5b6472", class: "tick" });
       t.textContent = format(v);
       chart.append(t);
-    }
+    });
     const step = Math.max(1, Math.ceil(labels.length / 8));
     labels.forEach((label, i) => {
       if (i % step) return;
@@ -131,8 +171,9 @@
     if (target !== null) {
       chart.append(svg("line", { x1: L, x2: W - R, y1: y(target), y2: y(target), stroke: "#b3261e", "stroke-dasharray": "4 3", class: "target" }));
     }
-    series.forEach((s, n) => {
-      const color = COLORS[n % COLORS.length];
+    series.map((s, n) => [s, n]).reverse().forEach(([s, n]) => {
+      const style = styleOf(n);
+      const group = svg("g", { class: "series", "data-series": s.name });
       let d = "";
       let pen = "M";
       s.values.forEach((v, i) => {
@@ -140,23 +181,26 @@
         d += `${pen}${x(i).toFixed(1)},${y(v).toFixed(1)} `;
         pen = "L";
       });
-      if (d) chart.append(svg("path", { d, fill: "none", stroke: color, "stroke-width": 2, class: "series" }));
+      const path = { d, fill: "none", stroke: style.color, "stroke-width": style.width };
+      if (style.dash) path["stroke-dasharray"] = style.dash;
+      if (d) group.append(svg("path", path));
       s.values.forEach((v, i) => {
         if (v === null) return;
-        const dot = svg("circle", { cx: x(i), cy: y(v), r: 3, fill: color });
+        const dot = marker(style.marker, x(i), y(v), style.color);
         const tip = svg("title");
         tip.textContent = `${labels[i]} ${s.name}: ${format(v)}`;
         dot.append(tip);
         if (s.hrefs && s.hrefs[i]) {
           const a = svg("a", { href: s.hrefs[i] });
           a.append(dot);
-          chart.append(a);
-        } else chart.append(dot);
+          group.append(a);
+        } else group.append(dot);
       });
+      chart.append(group);
     });
     const legend = el("div", { class: "legend" });
-    series.forEach((s, n) => legend.append(el("span", {}, el("i", { style: `background:${COLORS[n % COLORS.length]}` }), s.name)));
-    if (target !== null) legend.append(el("span", {}, el("i", { style: "background:#b3261e" }), `target ${format(target)}`));
+    series.forEach((s, n) => legend.append(el("span", {}, swatch(styleOf(n)), s.name)));
+    if (target !== null) legend.append(el("span", {}, swatch({ color: "#b3261e", width: 2, dash: "4 3", marker: null }), `target ${format(target)}`));
     return el("figure", { class: "chart" }, el("figcaption", {}, title), chart, legend);
   }
 
@@ -199,7 +243,8 @@
     if (page === "dashboard") {
       box.append(lineChart("Conversations per " + data.bucket, labels,
         [series("conversations", (p) => p.conversations, "containment", "population"),
-         series("tickets", (p) => p.tickets, "resolution_sla_compliance", "population")], { format: (v) => String(Math.round(v)) }));
+         series("tickets", (p) => p.tickets, "resolution_sla_compliance", "population")],
+        { format: (v) => String(Math.round(v)), integer: true }));
       box.append(lineChart("Containment and escalation", labels,
         [series("containment", (p) => p.containment.value, "containment"),
          series("escalation", (p) => p.escalation_rate.value, "escalation_rate")], { max: 1, target: t.containment.target }));
