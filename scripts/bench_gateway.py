@@ -275,7 +275,76 @@ def measure(
     lines.append(cpu_line(name, meter.per_message(len(latencies)),
                           pg_meter.per_message(len(latencies)) if pg_meter else None))
     print(*lines[-2:], sep="\n", flush=True)
+    if args.profile and kind == "socketio":
+        profile_under_load(label, url, meter, args, pool)
     return lines
+
+
+def profile_under_load(label: str, url: str, meter: Meter, args: argparse.Namespace, pool: list[str]) -> None:
+    """py-spy samples every process (main pid) during one more concurrent run; prints
+    the functions with the most samples, own time (leaf) and with callees (inclusive)."""
+    folder = Path(args.profile) / label.replace(" ", "_").replace("-", "")
+    folder.mkdir(parents=True, exist_ok=True)
+    spies = {}
+    for name, pids in meter.processes().items():
+        if not pids or name in ("redis", "haproxy"):
+            continue
+        spies[name] = subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "--rate", "200",
+             "--format", "raw", "--output", str(folder / f"{name}.txt"), "--pid", str(pids[0])],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    time.sleep(1.0)
+    asyncio.run(run_load("socketio", url, args.customers, args.messages, pool, args.pause, seed=3))
+    for spy in spies.values():
+        spy.send_signal(2)
+        spy.wait(60)
+    for name in spies:
+        print_profile(name, folder / f"{name}.txt")
+
+
+def short_frame(frame: str) -> str:
+    """'handle (/long/path/site-packages/rasa/core/agent.py:123)' -> 'handle (rasa/core/agent.py)'."""
+    if " (" not in frame:
+        return frame
+    function, _, where = frame.partition(" (")
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+        if marker in path:
+            path = path.split(marker, 1)[1]
+    return f"{function} ({path})"
+
+
+def print_profile(name: str, path: Path, top: int = 12) -> None:
+    if not path.exists():
+        print(f"  {name}: no profile")
+        return
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        samples = int(count)
+        frames = [short_frame(f) for f in stack.split(";")]
+        # Idle threads (waiting in select/epoll, thread pools' queues) are not CPU.
+        if frames and any(w in frames[-1] for w in ("select (", "poll (", "wait (", "_worker (")):
+            continue
+        total += samples
+        own[frames[-1]] = own.get(frames[-1], 0) + samples
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + samples
+    print(f"  {name}: {total} busy samples; own time:")
+    for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"    {100 * count / max(1, total):5.1f}%  {frame}")
+    print(f"  {name}: with callees (project and library entry points):")
+    interesting = [kv for kv in inclusive.items()
+                   if any(k in kv[0] for k in ("bot/", "actions/", "knowledge_base/", "handoff/", "staff/", "rasa/",
+                                               "sqlalchemy", "socketio", "engineio", "torch", "sentence_transformers",
+                                               "faiss", "psycopg", "redis", "httpx", "sanic", "aiohttp", ".py"))]
+    for frame, count in sorted(interesting, key=lambda kv: -kv[1])[3:3 + top * 2]:
+        print(f"    {100 * count / max(1, total):5.1f}%  {frame}")
 
 
 # -- the systems under test --------------------------------------------------------------
@@ -387,6 +456,8 @@ def main() -> None:
         "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
         help="PostgreSQL server (a throwaway database is created on it and dropped)")
     parser.add_argument("--skip-stock", action="store_true")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="also sample every Helpline process with py-spy under load; raw profiles to DIR")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -75,3 +75,47 @@ async def test_killed_rasa_is_restarted_and_the_waiting_customer_is_answered(tmp
         assert pid_of(int(env["HELPLINE_PORT"]), "gateway") == gateway_pid
         await client.close()
         assert run.interrupt() == 0
+
+
+async def test_supervisor_restarts_with_back_off_and_resets_after_a_good_run(tmp_path: Path) -> None:
+    """The supervisor alone, on two small HTTP servers: a killed one comes back after the
+    back-off, the other is never touched; delays double and reset after a long run."""
+    import sys
+
+    from bot.supervisor import RestartPolicy, ServiceSpec, Supervisor
+
+    policy = RestartPolicy(first_delay=0.2, max_delay=0.8, reset_after=60)
+    assert [policy.delay(n) for n in (1, 2, 3, 4, 5)] == [0.2, 0.4, 0.8, 0.8, 0.8]
+    ports = {"rasa": free_port(), "gateway": free_port()}
+    specs = [
+        ServiceSpec(name, [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                    f"http://127.0.0.1:{port}/", cwd=str(tmp_path))
+        for name, port in ports.items()
+    ]
+    supervisor = Supervisor(specs, "test", policy)
+    running = asyncio.create_task(supervisor.run())
+    async with httpx.AsyncClient() as http:
+        async def serving(name: str) -> bool:
+            try:
+                return (await http.get(f"http://127.0.0.1:{ports[name]}/", timeout=1)).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        for _ in range(100):
+            if await serving("rasa") and await serving("gateway"):
+                break
+            await asyncio.sleep(0.1)
+        gateway = supervisor._processes["gateway"].pid
+        for round_ in (1, 2):
+            os.kill(supervisor._processes["rasa"].pid, signal.SIGKILL)
+            await asyncio.sleep(0.1)
+            assert await serving("gateway")  # the other keeps serving
+            for _ in range(100):
+                if supervisor.restarts["rasa"] == round_ and await serving("rasa"):
+                    break
+                await asyncio.sleep(0.1)
+            assert supervisor.restarts["rasa"] == round_ and await serving("rasa")
+        assert supervisor._processes["gateway"].pid == gateway and supervisor.restarts["gateway"] == 0
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C: everything stops, exit code 0
+    assert await asyncio.wait_for(running, 30) == 0
+    assert all(p.returncode is not None for p in supervisor._processes.values())
