@@ -173,7 +173,10 @@ def build_console_router(
 
     @router.post("/api/tickets/{ticket_id}/notes", tags=["console"], status_code=201)
     async def note(ticket_id: RowId, body: TextBody, user: AuthenticatedUser = Depends(agent)) -> dict[str, Any]:
-        await guarded(desk.run(lambda s: desk.handoff.add_note(s, ticket_id, user.id, body.text)))
+        try:
+            await guarded(desk.run(lambda s: desk.handoff.add_note(s, ticket_id, user.id, body.text)))
+        except ValueError as exc:  # blank after trimming, or too long: the reason is handoff's
+            raise HTTPException(422, detail=f"note refused: {exc}") from exc
         await auth.audit.record("ticket.note", actor=user.actor, target_type="ticket", target_id=ticket_id)
         return {"status": "added"}
 

@@ -115,6 +115,13 @@ def _edit_error(exc: Exception) -> HTTPException:
     raise exc
 
 
+def _sources_unavailable(exc: OSError) -> HTTPException:
+    """The FAQ folder is missing or not writable (a deployment problem, not the request's):
+    503 with the reason instead of a bare 500."""
+    logger.error("FAQ sources unavailable for an edit: %s", exc)
+    return HTTPException(503, detail=f"the FAQ sources cannot be edited here: {exc.strerror or exc}")
+
+
 def build_gaps_router(
     auth: AuthComponents,
     sessions: sessionmaker[Session],
@@ -193,6 +200,8 @@ def build_gaps_router(
             result, job = await gaps.create_faq(entry, file=body.file, stamp=body.source_stamp)
         except (FaqValidationError, SourceChanged, FaqNotFound) as exc:
             raise _edit_error(exc) from None
+        except OSError as exc:
+            raise _sources_unavailable(exc) from None
         out = _edit_json(gaps, result, job)
         await auth.audit.record(
             "faq.create", actor=user.actor, target_type="faq", target_id=result.faq_id,
@@ -209,6 +218,8 @@ def build_gaps_router(
             result, job = await gaps.add_phrasings(body.faq_id, body.phrasings, stamp=body.source_stamp)
         except (FaqValidationError, SourceChanged, FaqNotFound) as exc:
             raise _edit_error(exc) from None
+        except OSError as exc:
+            raise _sources_unavailable(exc) from None
         out = _edit_json(gaps, result, job)
         await auth.audit.record(
             "faq.add_phrasings", actor=user.actor, target_type="faq", target_id=result.faq_id,
@@ -226,6 +237,8 @@ def build_gaps_router(
             result, job = await gaps.move_phrasing(body.faq_id, body.phrasing, body.to_faq_id, stamp=body.source_stamp)
         except (FaqValidationError, SourceChanged, FaqNotFound) as exc:
             raise _edit_error(exc) from None
+        except OSError as exc:
+            raise _sources_unavailable(exc) from None
         out = _edit_json(gaps, result, job)
         await auth.audit.record(
             "faq.move_phrasing" if body.to_faq_id else "faq.remove_phrasing", actor=user.actor,
