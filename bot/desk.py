@@ -135,8 +135,13 @@ class HelpDesk:
                  "worst": sla.worst.value},
         )
 
-    def _local(self, moment: datetime) -> str:
-        return moment.astimezone(self.handoff.policy.opening_hours.zone).strftime("%A %H:%M (%Z)")
+    def _local(self, moment: datetime, conversation_id: str, channel: str) -> str:
+        """A time promised to a customer, with its zone's name: their own zone when their page
+        reported it (the web chat does, bot/channels/zones.py), else the business's (the
+        handoff policy's opening-hours zone), e.g. "Sunday 02:06 (Europe/Berlin)"."""
+        zone_of = getattr(self._channels.get(channel), "customer_zone", None)
+        zone = (zone_of(conversation_id) if callable(zone_of) else None) or self.handoff.policy.opening_hours.zone
+        return f"{moment.astimezone(zone):%A %H:%M} ({zone.key})"
 
     # -- customer side -----------------------------------------------------------------
 
@@ -161,25 +166,25 @@ class HelpDesk:
                 session, conversation_id, channel, reason, summary=summary[:500],
                 details={k: str(v)[:300] for k, v in (details or {}).items()}, sentiment=sentiment,
             )
-            return self.summary(session, ticket), self._waiting_text(session, ticket.id)
+            return self.summary(session, ticket), self._waiting_text(session, ticket.id, conversation_id, channel)
 
         ticket, text = await self.run(work)
         await self._console.queue_changed()
         return [OutboundDraft(text=f"Your ticket number is {ticket.number}. {text}", author="system")]
 
-    def _waiting_text(self, session: Session, ticket_id: int) -> str:
+    def _waiting_text(self, session: Session, ticket_id: int, conversation_id: str, channel: str) -> str:
         info = self.handoff.waiting_info(session, ticket_id)
         if info.position is not None:
             self._notified_positions[ticket_id] = info.position
         if not info.open_now:
             return (
                 "Our team is offline right now. Your ticket stays open and we'll answer "
-                f"here from {self._local(info.next_opening)}."
+                f"here from {self._local(info.next_opening, conversation_id, channel)}."
             )
         if info.agents_online == 0:
             return (
                 "No one from our team is available at the moment. Your ticket stays open and "
-                f"we'll answer here, at the latest by {self._local(info.first_response_due)}."
+                f"we'll answer here, at the latest by {self._local(info.first_response_due, conversation_id, channel)}."
             )
         place = f"You're number {info.position} in the queue." if info.position else ""
         return f"{place}{wait_text(info.expected_wait)} Type \"never mind\" to leave the queue."
@@ -196,7 +201,8 @@ class HelpDesk:
                 text=f"Okay, you've left the queue and {number} is closed. I'm here if you need anything else.",
                 author="system",
             )]
-        text = await self.run(lambda s: self._waiting_text(s, route.ticket_id))  # type: ignore[arg-type]
+        text = await self.run(lambda s: self._waiting_text(  # type: ignore[arg-type]
+            s, route.ticket_id, message.conversation_id, message.channel))
         await self._console.ticket_message(route.ticket_id, message)
         return [OutboundDraft(text=f"Thanks, your message is saved for our team. {text}", author="system")]
 
@@ -394,7 +400,7 @@ class HelpDesk:
 
     async def _announce_release(self, released: list[TicketSummary]) -> None:
         for ticket in released:
-            text = await self.run(lambda s, t=ticket: self._waiting_text(s, t.id))
+            text = await self.run(lambda s, t=ticket: self._waiting_text(s, t.id, t.conversation_id, t.channel))
             await self.tell_customer(ticket.conversation_id, ticket.channel, [OutboundDraft(
                 text=f"Sorry, your agent was disconnected, so you're back in the queue. {text}",
                 author="system")])

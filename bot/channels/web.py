@@ -30,6 +30,7 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 import socketio
 
@@ -37,6 +38,7 @@ from bot.conversation_ids import ConversationIdSigner
 from bot.desk import ConsoleEvents, HelpDesk
 from bot.pipeline import REPLACEMENT_NOTICE, Inbound, MessagePipeline, readable_text
 from bot.ratelimit import ChatFloodGuard, ChatRefused
+from bot.channels.zones import CustomerZones
 from bot.transcript.store import StoredMessage, TranscriptStore
 
 logger = logging.getLogger(__name__)
@@ -95,6 +97,7 @@ class WebChannel:
         self._store = store
         self._max_chars = max_message_chars
         self._pipeline: MessagePipeline | None = None
+        self.zones = CustomerZones()  # the customer's own time zone, as their page reports it
 
     def attach(self, pipeline: MessagePipeline) -> None:
         self._pipeline = pipeline
@@ -110,6 +113,10 @@ class WebChannel:
     async def agent_signal(self, conversation_id: str, state: str, name: str | None) -> None:
         """Tell the customer's pages that an agent joined, left or is typing."""
         await self._sio.emit("helpline_agent", {"state": state, "name": name}, room=conversation_id)
+
+    def customer_zone(self, conversation_id: str) -> ZoneInfo | None:
+        """The zone the customer's page reported (HelpDesk shows due times in it)."""
+        return self.zones.zone(conversation_id)
 
     # -- protocol handlers -------------------------------------------------------------
 
@@ -132,6 +139,7 @@ class WebChannel:
             # The widget follows a conversation another tab started: one room at a time.
             await self._sio.leave_room(sid, previous)
         await self._sio.save_session(sid, {"conversation_id": conversation_id})
+        self.zones.remember(conversation_id, data)
         await self._sio.enter_room(sid, conversation_id)
         # Rasa's channel sends the bare id; rasa-webchat accepts either form.
         await self._sio.emit("session_confirm", signed, to=sid)

@@ -170,9 +170,14 @@
     if (ready) emitMessage(id, text);
   }
 
+  function customerTimeZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (e) { return null; }
+  }
+
   socket.on("connect", function () {
     setStatus("Connected");
-    socket.emit("session_request", { session_id: localStorage.getItem(STORAGE_KEY) });
+    // timezone: the times the team promises ("at the latest by ...") read in the customer's clock.
+    socket.emit("session_request", { session_id: localStorage.getItem(STORAGE_KEY), timezone: customerTimeZone() });
   });
   socket.on("disconnect", function () { ready = false; setStatus("Reconnecting…"); });
   socket.on("session_confirm", function (session) {
