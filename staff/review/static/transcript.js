@@ -21,11 +21,29 @@
         parts.push(el("span", {}, "top3: " + t.top3.map((x) => typeof x === "object" && x ? `${x.faq_id || x.id || "?"} ${x.score !== undefined ? Number(x.score).toFixed(2) : ""}` : String(x)).join(", ")));
       }
     }
-    if (m.feedback) parts.push(el("span", { class: m.feedback }, m.feedback === "up" ? "helpful 👍" : "not helpful 👎"));
+    if (m.feedback) parts.push(el("span", { class: m.feedback }, thumb(m.feedback), m.feedback === "up" ? "helpful" : "not helpful"));
     if (m.latency_ms !== null && m.latency_ms !== undefined) parts.push(el("span", {}, `${Math.round(m.latency_ms)} ms`));
     if (m.status && m.status !== "sent" && m.status !== "answered") parts.push(el("span", { class: "down" }, m.status));
     if (m.error) parts.push(el("span", { class: "down" }, m.error));
     return parts.length ? el("div", { class: "ann" }, parts) : null;
+  }
+
+  // An inline SVG thumb (up or down) beside the words: emoji need a font that a browser
+  // without an emoji font lacks (an empty box); the words carry the meaning.
+  function thumb(direction) {
+    const NS = "http://www.w3.org/2000/svg";
+    const icon = document.createElementNS(NS, "svg");
+    icon.setAttribute("viewBox", "0 0 18 16");
+    icon.setAttribute("width", "14");
+    icon.setAttribute("height", "12");
+    icon.setAttribute("aria-hidden", "true");
+    icon.setAttribute("class", "thumb");
+    const path = document.createElementNS(NS, "path");
+    path.setAttribute("d", "M1 7h3v8H1z M5 7l3-6c1.2 0 2 .8 2 2v3h4.5c.9 0 1.5.8 1.3 1.7l-1.2 6c-.2.8-.8 1.3-1.6 1.3H5z");
+    path.setAttribute("fill", "currentColor");
+    if (direction !== "up") path.setAttribute("transform", "rotate(180 9 8)");
+    icon.append(path);
+    return icon;
   }
 
   function messageItem(m) {
