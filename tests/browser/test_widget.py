@@ -180,3 +180,43 @@ def test_a_site_the_operator_did_not_allow_gets_no_chat(shop: tuple[Gateway, str
     expect(page.locator(".msg--out", has_text=CANCEL_ANSWER)).to_have_count(0)
     assert len(gateway.rasa.calls) == calls_before
     page.context.close()
+
+
+def test_the_customer_sees_the_agent_join_type_and_leave(shop: tuple[Gateway, str, str], browser: Browser) -> None:  # noqa: F811
+    """Through the real agent console: claim, type (console.js signals it), reply, hand back."""
+    from tests.staff.test_console import PASSWORD, add_user
+
+    gateway, origin, _ = shop
+    add_user(gateway.settings.database_url, "ana.widget@example.com", "Ana")
+    page = browser.new_context().new_page()
+    page.goto(origin + "/index.html")
+    open_widget(page)
+    ask(page, "human please, my parcel is lost")
+    expect(page.locator(".msg--system", has_text="ticket number is HL-")).to_be_visible(timeout=15_000)
+
+    console = browser.new_context().new_page()
+    console.goto(gateway.url + "/console")
+    console.get_by_label("Email").fill("ana.widget@example.com")
+    console.get_by_label("Password").fill(PASSWORD)
+    console.get_by_role("button", name="Sign in").click()
+    expect(console.get_by_role("heading", name="Queue")).to_be_visible(timeout=20_000)
+    console.locator("#queue button").first.click()
+    console.get_by_role("button", name="Claim").click()
+
+    status = page.get_by_role("dialog").get_by_role("status")
+    expect(status).to_have_text("Ana from our team has joined", timeout=10_000)
+    expect(page.locator(".msg--system", has_text="Ana from our support team has joined the chat.")).to_be_visible()
+
+    reply = console.get_by_label("Reply to the customer")
+    reply.fill("Hi, I'm Ana. Let me look for your parcel.")  # an input event, as typing gives
+    expect(page.get_by_text("Ana is typing…")).to_be_visible(timeout=10_000)
+    console.get_by_role("button", name="Send").click()
+    answer = page.locator(".msg--out", has_text="Let me look for your parcel.")
+    expect(answer).to_contain_text("Ana", timeout=10_000)
+    expect(page.get_by_text("Ana is typing…")).to_be_hidden()
+
+    console.get_by_role("button", name="Hand back to bot").click()
+    expect(status).to_have_text("Online", timeout=10_000)
+    page.screenshot(path=str(Path(OUTPUT) / "widget-agent.png"))
+    console.context.close()
+    page.context.close()
