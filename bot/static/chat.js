@@ -71,6 +71,30 @@
     button.setAttribute("aria-pressed", "true");
   }
 
+  // A leading thumbs-up / thumbs-down in a button's title (the FAQ feedback buttons) is drawn
+  // as an inline SVG thumb: a browser without an emoji font shows an empty box instead. The
+  // whole title stays the button's accessible name.
+  const THUMBS = { "\u{1F44D}": "up", "\u{1F44E}": "down" };
+  function labelButton(button, title) {
+    const chars = Array.from(title);
+    const direction = THUMBS[chars[0]];
+    if (!direction) { button.textContent = title; return; }
+    const NS = "http://www.w3.org/2000/svg";
+    const icon = document.createElementNS(NS, "svg");
+    icon.setAttribute("viewBox", "0 0 18 16");
+    icon.setAttribute("width", "16");
+    icon.setAttribute("height", "14");
+    icon.setAttribute("aria-hidden", "true");
+    icon.setAttribute("class", "thumb thumb--" + direction);
+    const path = document.createElementNS(NS, "path");
+    path.setAttribute("d", "M1 7h3v8H1z M5 7l3-6c1.2 0 2 .8 2 2v3h4.5c.9 0 1.5.8 1.3 1.7l-1.2 6c-.2.8-.8 1.3-1.6 1.3H5z");
+    path.setAttribute("fill", "currentColor");
+    if (direction === "down") path.setAttribute("transform", "rotate(180 9 8)");
+    icon.appendChild(path);
+    button.setAttribute("aria-label", title);
+    button.append(icon, " " + chars.slice(1).join("").trim());
+  }
+
   function replyGroup(replies) {
     const group = document.createElement("div");
     group.className = "replies";
@@ -80,7 +104,7 @@
     replies.forEach(function (reply) {
       const button = document.createElement("button");
       button.type = "button";
-      button.textContent = reply.title;
+      labelButton(button, reply.title);
       button.addEventListener("click", function () {
         if (once) answerOnce(group, button);
         send(reply.payload, reply.title);
