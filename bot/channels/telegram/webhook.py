@@ -32,12 +32,71 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1_000_000
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+# The kinds of update that carry a message, and where the channel reads chat and sender.
+_MESSAGE_KEYS = ("message", "edited_message", "channel_post", "edited_channel_post")
+
+
+def _malformed_user(user: Any, where: str) -> str | None:
+    if not isinstance(user, dict) or not _is_int(user.get("id")):
+        return f"{where} must be an object with an integer id"
+    return None
+
+
+def _malformed_message(message: Any, where: str) -> str | None:
+    """The fields the channel relies on, with Telegram's types (python-telegram-bot's
+    de_json accepts anything, and a string chat id was stored and then sent to)."""
+    if not isinstance(message, dict):
+        return f"{where} must be an object"
+    if not _is_int(message.get("message_id")) or not _is_int(message.get("date")):
+        return f"{where} needs integer message_id and date"
+    chat = message.get("chat")
+    if not isinstance(chat, dict) or not _is_int(chat.get("id")) or not isinstance(chat.get("type"), str):
+        return f"{where}.chat must be an object with an integer id and a string type"
+    if "from" in message and (problem := _malformed_user(message["from"], f"{where}.from")):
+        return problem
+    for field in ("text", "caption"):
+        if field in message and not isinstance(message[field], str):
+            return f"{where}.{field} must be a string"
+    return None
+
+
 def malformed_update(data: Any) -> str | None:
+    problem = _malformed_update(data)
+    if problem is None or problem.startswith(("an update", "update_id")):
+        return problem
+    return f"not a Telegram update: {problem}"
+
+
+def _malformed_update(data: Any) -> str | None:
     if not isinstance(data, dict):
         return "an update is a JSON object"
     update_id = data.get("update_id")
-    if not isinstance(update_id, int) or isinstance(update_id, bool):
+    if not _is_int(update_id):
         return "update_id must be an integer"
+    for key in _MESSAGE_KEYS:
+        if key in data and (problem := _malformed_message(data[key], key)):
+            return problem
+    query = data.get("callback_query")
+    if query is not None:
+        if not isinstance(query, dict) or not isinstance(query.get("id"), str):
+            return "callback_query must be an object with a string id"
+        if problem := _malformed_user(query.get("from"), "callback_query.from"):
+            return problem
+        if "data" in query and not isinstance(query["data"], str):
+            return "callback_query.data must be a string"
+        if "message" in query and (problem := _malformed_message(query["message"], "callback_query.message")):
+            return problem
+    member = data.get("my_chat_member")
+    if member is not None:
+        if not isinstance(member, dict):
+            return "my_chat_member must be an object"
+        chat = member.get("chat")
+        if not isinstance(chat, dict) or not _is_int(chat.get("id")):
+            return "my_chat_member.chat must be an object with an integer id"
     return None
 
 
@@ -67,7 +126,7 @@ def webhook_router(
             return _refuse(413, "body too large for an update")
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than any update
             return _refuse(400, "body is not JSON")
         problem = malformed_update(data)
         if problem:
