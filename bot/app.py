@@ -24,7 +24,7 @@ from bot.channels.telegram import (
     build_telegram_channel,
     derive_webhook_secret,
 )
-from bot.channels.web import AgentSignals, WebChannel, ticket_holders, widget_script
+from bot.channels.web import AgentSignals, WebChannel, conversation_agents, ticket_holders, widget_script
 from staff.console.events import SocketConsole
 from staff.console.routes import SuggestionClient, build_console_router
 from bot.desk import HelpDesk, load_handoff_policy
@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                     deliveries=shared.deliveries)
     signals.holder = ticket_holders(desk)
     console.on_agent_typing = signals.agent_typing
+    web.agent_of = conversation_agents(desk, agent_name)
     # Built even when asking is off, so answers to surveys already asked still land.
     csat = CsatSurveys(sessions, CsatPolicy.from_settings(settings), handoff.bot_may_speak)
     pipeline = MessagePipeline(store, rasa, channels, desk, csat=csat, turns=shared.turns)

@@ -97,6 +97,9 @@ class WebChannel:
         self._store = store
         self._max_chars = max_message_chars
         self._pipeline: MessagePipeline | None = None
+        # Set by the composition root: the name of the agent holding a conversation, if
+        # any, so a page redrawn after a reload knows who it is talking to.
+        self.agent_of: Callable[[str], Awaitable[str | None]] | None = None
         self.zones = CustomerZones()  # the customer's own time zone, as their page reports it
 
     def attach(self, pipeline: MessagePipeline) -> None:
@@ -194,6 +197,18 @@ class WebChannel:
             return
         messages = await self._store.history(conversation_id)
         await self._sio.emit("history", {"messages": [history_item(m) for m in messages]}, to=sid)
+        agent = await self._agent_holding(conversation_id)
+        if agent is not None:
+            await self._sio.emit("helpline_agent", {"state": "joined", "name": agent}, to=sid)
+
+    async def _agent_holding(self, conversation_id: str) -> str | None:
+        if self.agent_of is None:
+            return None
+        try:
+            return await self.agent_of(conversation_id)
+        except Exception:  # the history matters more than the header line
+            logger.exception("could not look up the agent of conversation %s", conversation_id)
+            return None
 
 
 @dataclass(frozen=True)
@@ -287,6 +302,18 @@ def ticket_holders(desk: HelpDesk) -> Callable[[int], Awaitable[TicketHolder | N
         return await desk.run(lambda session: read(session, ticket_id))
 
     return holder
+
+
+def conversation_agents(
+    desk: HelpDesk, agent_names: Callable[[int], str]
+) -> Callable[[str], Awaitable[str | None]]:
+    """``WebChannel.agent_of``: who holds a conversation (one small read per history)."""
+
+    async def agent_of(conversation_id: str) -> str | None:
+        owner = await desk.run(lambda session: desk.handoff.owner_of(session, conversation_id))
+        return agent_names(owner.agent_id) if owner.agent_id is not None else None
+
+    return agent_of
 
 
 def _customer_text(data: dict[str, Any]) -> str:

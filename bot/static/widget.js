@@ -65,6 +65,11 @@
     return svg;
   }
 
+  // The times the team promises ("at the latest by ...") read in the customer's clock.
+  function customerTimeZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (e) { return null; }
+  }
+
   function newId() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
@@ -316,7 +321,7 @@
     socket = io(SERVER, { path: "/socket.io/", transports: ["websocket", "polling"] });
     socket.on("connect", function () {
       statusLine.textContent = agentName ? agentName + " from our team has joined" : "Online";
-      socket.emit("session_request", { session_id: conversation });
+      socket.emit("session_request", { session_id: conversation, timezone: customerTimeZone() });
     });
     socket.on("connect_error", function () {
       ready = false;
@@ -342,7 +347,7 @@
   window.addEventListener("storage", function (event) {
     if (event.key === STORAGE_KEY && event.newValue && event.newValue !== conversation) {
       conversation = event.newValue;
-      if (socket && ready) socket.emit("session_request", { session_id: conversation });
+      if (socket && ready) socket.emit("session_request", { session_id: conversation, timezone: customerTimeZone() });
       else connect();
     }
   });

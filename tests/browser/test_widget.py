@@ -206,6 +206,9 @@ def test_the_customer_sees_the_agent_join_type_and_leave(shop: tuple[Gateway, st
     status = page.get_by_role("dialog").get_by_role("status")
     expect(status).to_have_text("Ana from our team has joined", timeout=10_000)
     expect(page.locator(".msg--system", has_text="Ana from our support team has joined the chat.")).to_be_visible()
+    page.reload()  # the page redrawn from the transcript still knows who is there
+    open_widget(page)
+    expect(status).to_have_text("Ana from our team has joined", timeout=10_000)
 
     reply = console.get_by_label("Reply to the customer")
     reply.fill("Hi, I'm Ana. Let me look for your parcel.")  # an input event, as typing gives

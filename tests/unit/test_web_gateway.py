@@ -360,7 +360,7 @@ async def test_customer_sees_the_agent_join_and_type(tmp_path: Path, database_ur
         customer = ChatClient()
         signals: asyncio.Queue[dict] = asyncio.Queue()
         customer.sio.on("helpline_agent", signals.put)
-        await customer.connect(gateway.url)
+        signed = await customer.connect(gateway.url)
         await customer.say("human please")
         ana, ben = Agent(gateway, "ana@example.com"), Agent(gateway, "ben@example.com")
         await ana.login()
@@ -373,6 +373,15 @@ async def test_customer_sees_the_agent_join_and_type(tmp_path: Path, database_ur
         await ben_console.emit("typing", {"ticket_id": ticket_id}, namespace="/console")  # not his chat
         assert (await ana.post(f"/api/tickets/{ticket_id}/claim")).status_code == 200
         assert await asyncio.wait_for(signals.get(), 5) == {"state": "joined", "name": "Ana"}
+        # A page redrawn after a reload hears it with the history.
+        reloaded = ChatClient()
+        reloaded_signals: asyncio.Queue[dict] = asyncio.Queue()
+        reloaded.sio.on("helpline_agent", reloaded_signals.put)
+        await reloaded.connect(gateway.url, session_id=signed)
+        await reloaded.sio.emit("history_request", {})
+        await reloaded.next_of("history")
+        assert await asyncio.wait_for(reloaded_signals.get(), 5) == {"state": "joined", "name": "Ana"}
+        await reloaded.close()
 
         for _ in range(5):  # keystrokes: passed on at most every 2 s
             await ana_console.emit("typing", {"ticket_id": ticket_id}, namespace="/console")
