@@ -396,3 +396,21 @@ async def test_customer_sees_the_agent_join_and_type(tmp_path: Path, database_ur
         for agent in (ana, ben):
             await agent.http.aclose()
         await customer.close()
+
+
+async def test_a_page_that_follows_another_conversation_leaves_the_first(tmp_path: Path, database_url: str) -> None:
+    """The widget follows a conversation another tab started (session_request again):
+    from then on it hears that conversation only."""
+    async with running_gateway(tmp_path, database_url) as gateway:
+        first, second, page = ChatClient(), ChatClient(), ChatClient()
+        signed_first = await first.connect(gateway.url)
+        signed_second = await second.connect(gateway.url)
+        assert await page.connect(gateway.url, session_id=signed_first) == signed_first
+        await page.sio.emit("session_request", {"session_id": signed_second})
+        assert await page.next_of("session_confirm") == signed_second
+        await first.say("for the first conversation")
+        assert (await first.next_of("bot_uttered"))["text"] == "echo: for the first conversation"
+        await second.say("for the second")
+        assert (await page.next_of("bot_uttered"))["text"] == "echo: for the second"
+        for client in (first, second, page):
+            await client.close()
