@@ -19,9 +19,10 @@ from typing import Any
 import socketio
 from sqlalchemy import create_engine, text
 
-from bot.local_stack import SupervisedRun, free_port_block, make_stack, pid_of
+from bot.local_stack import OUTPUT, SupervisedRun, free_port_block, make_stack, pid_of
 
 REPLICAS = 2
+DISCONNECTED = "__disconnected__"
 
 
 @dataclass
@@ -70,6 +71,8 @@ def replicas_running(tmp_path: Path, postgres_url: str, redis_url: str) -> Itera
         yield ReplicaRun(run, env, postgres_url, port, rasa_port, action_port)
     finally:
         code = run.interrupt()
+        OUTPUT.mkdir(exist_ok=True)
+        (OUTPUT / f"run-replicas-{tmp_path.name}.log").write_text(run.output)
         assert code == 0, run.output[-3000:]
 
 
@@ -110,8 +113,12 @@ class Customer:
             self.received.append(data)
             await self._replies.put(data)
 
+        async def disconnected(*_: Any) -> None:
+            await self._replies.put({DISCONNECTED: sio})
+
         sio.on("bot_uttered", uttered)
         sio.on("session_confirm", confirmed.put)
+        sio.on("disconnect", disconnected)
         await sio.connect(url or self.url, transports=["websocket"], wait_timeout=10)
         await sio.emit("session_request", {"session_id": self.signed})
         signed = await asyncio.wait_for(confirmed.get(), 10)
@@ -131,9 +138,14 @@ class Customer:
                 await asyncio.sleep(0.5)
 
     async def ask(self, index: int, question: str, timeout: float = 90.0) -> None:
-        """Send one question and wait for the first message answering it."""
+        """Send one question and wait for the first message answering it.
+
+        Leftovers of the previous turn (its trailing messages, stored answers sent again
+        after a resend) are dropped first; ``received`` keeps everything."""
         deadline = time.monotonic() + timeout
         message_id = f"{self.name}-{index}"
+        while not self._replies.empty():
+            self._replies.get_nowait()
         while True:
             assert self._sio is not None
             try:
@@ -141,21 +153,20 @@ class Customer:
                     "user_uttered", {"message": question, "message_id": message_id}, timeout=10
                 )
                 assert ack["status"] == "stored", ack
-                await asyncio.wait_for(self._replies.get(), max(1.0, deadline - time.monotonic()))
-                self.answered += 1
-                return
+                while True:
+                    event = await asyncio.wait_for(self._replies.get(), max(1.0, deadline - time.monotonic()))
+                    if DISCONNECTED not in event:
+                        self.answered += 1
+                        return
+                    if event[DISCONNECTED] is self._sio:
+                        raise socketio.exceptions.DisconnectedError()
             except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError,
                     socketio.exceptions.DisconnectedError, asyncio.TimeoutError):
                 if time.monotonic() > deadline:
                     raise AssertionError(f"{message_id} never answered") from None
-                if self._sio.connected:
-                    # Connected but no answer yet (e.g. a Rasa server died mid-turn): wait on.
-                    try:
-                        await asyncio.wait_for(self._replies.get(), max(1.0, deadline - time.monotonic()))
-                        self.answered += 1
-                        return
-                    except asyncio.TimeoutError:
-                        raise AssertionError(f"{message_id} never answered") from None
+                # Our gateway died (or the call got no acknowledgement): reconnect through
+                # the balancer and send the same message id again; a stored message is
+                # acknowledged as a duplicate and its stored answer, if any, sent again.
                 await self._reconnect(deadline)
 
     async def converse(self, pause: float = 0.2, switch_to: str | None = None) -> None:
@@ -191,6 +202,17 @@ def conversation_rows(database_url: str, conversation_ids: list[str]) -> dict[st
             rows[row["conversation_id"]].append(dict(row))
     engine.dispose()
     return rows
+
+
+async def wait_until_answered(database_url: str, conversation_ids: list[str], timeout: float = 60.0) -> None:
+    """Until no customer message of these conversations is still waiting (a message stored
+    by a killed replica is answered by another once its lease expires)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = await asyncio.to_thread(conversation_rows, database_url, conversation_ids)
+        if not any(r["direction"] == "in" and r["status"] == "received" for c in rows.values() for r in c):
+            return
+        await asyncio.sleep(1.0)
 
 
 def check_stored_once_answered_once_in_order(customer: Customer, rows: list[dict[str, Any]]) -> None:

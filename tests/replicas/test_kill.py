@@ -18,6 +18,7 @@ from tests.replicas.run_harness import (
     check_stored_once_answered_once_in_order,
     conversation_rows,
     replicas_running,
+    wait_until_answered,
 )
 from tests.replicas.test_run_replicas import QUESTIONS
 
@@ -44,6 +45,8 @@ async def test_kill_a_gateway_and_a_rasa_replica_under_load(replicas: ReplicaRun
     os.kill(rasa_1, signal.SIGKILL)
     await load
 
+    ids = [c.conversation_id for c in customers]
+    await wait_until_answered(replicas.database_url, ids)
     rows = conversation_rows(replicas.database_url, [c.conversation_id for c in customers])
     for customer in customers:
         assert customer.answered == len(customer.questions), customer.name
