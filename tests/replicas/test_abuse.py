@@ -1,0 +1,60 @@
+"""The public chat under abuse on one gateway (limits in memory): a flooder is refused
+with a notice while another customer is answered; unreadable text is stored replaced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.pipeline import REPLACEMENT_NOTICE
+from bot.ratelimit import FLOOD_NOTICE, NEW_CONVERSATIONS_NOTICE
+from tests.gateway_harness import ChatClient, running_gateway
+
+
+async def test_a_flooder_gets_the_notice_and_a_normal_customer_is_still_answered(
+    tmp_path: Path, database_url: str
+) -> None:
+    limits = {"chat_messages_per_conversation": 4, "chat_window_seconds": 30}
+    async with running_gateway(tmp_path, database_url, extra_settings=limits) as gateway:
+        flooder, normal = ChatClient(), ChatClient()
+        await flooder.connect(gateway.url)
+        await normal.connect(gateway.url)
+        outcomes = [(await flooder.say(f"spam {n}"))["status"] for n in range(8)]
+        assert outcomes == ["stored"] * 4 + ["refused"] * 4
+        assert (await flooder.next_of("helpline_notice")) == {"type": "rate_limited", "text": FLOOD_NOTICE}
+        await normal.say("where is my parcel?")
+        assert (await normal.next_of("bot_uttered"))["text"] == "echo: where is my parcel?"
+        answered = {call["message"] for call in gateway.rasa.calls}
+        assert {f"spam {n}" for n in range(4)} <= answered and not answered & {f"spam {n}" for n in range(4, 8)}
+        await flooder.close()
+        await normal.close()
+
+
+async def test_new_conversations_per_ip_are_limited(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url,
+                               extra_settings={"chat_new_conversations_per_ip": 3}) as gateway:
+        clients = [ChatClient() for _ in range(4)]
+        first = [await client.connect(gateway.url) for client in clients[:3]]
+        last = clients[3]
+        await last.sio.connect(gateway.url, transports=["websocket"])
+        await last.sio.emit("session_request", {"session_id": None})
+        assert (await last.next_of("helpline_notice")) == {"type": "rate_limited", "text": NEW_CONVERSATIONS_NOTICE}
+        assert last.session_id is None
+        # A returning customer (a signed id) is not a new conversation.
+        again = ChatClient()
+        assert await again.connect(gateway.url, first[0]) == first[0]
+        for client in (*clients, again):
+            await client.close()
+
+
+async def test_a_lone_surrogate_is_stored_replaced_and_the_customer_told(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url) as gateway:
+        customer = ChatClient()
+        await customer.connect(gateway.url)
+        ack = await customer.say("my order \ud800 is late")
+        assert ack["status"] == "stored"
+        assert (await customer.next_of("helpline_notice")) == {"type": "replaced", "text": REPLACEMENT_NOTICE}
+        assert (await customer.next_of("bot_uttered"))["text"] == "echo: my order \ufffd is late"
+        await customer.sio.emit("history_request", {})
+        history = await customer.next_of("history")
+        assert [m["text"] for m in history["messages"]][0] == "my order \ufffd is late"
+        await customer.close()
