@@ -11,7 +11,7 @@ from typing import AsyncIterator
 
 import anyio.to_thread
 import socketio
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
@@ -24,7 +24,9 @@ from bot.channels.telegram import (
     build_telegram_channel,
     derive_webhook_secret,
 )
-from bot.channels.web import AgentSignals, WebChannel, conversation_agents, ticket_holders, widget_script
+from bot.channels.web import (
+    AgentSignals, WebChannel, WidgetScript, conversation_agents, ticket_holders, widget_script,
+)
 from staff.console.events import SocketConsole
 from staff.console.routes import SuggestionClient, build_console_router
 from bot.desk import HelpDesk, load_handoff_policy
@@ -148,16 +150,15 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     async def chat_page() -> HTMLResponse:
         return HTMLResponse(chat_html)
 
-    widget = widget_script((STATIC_DIR / "widget.js").read_text(),
-                           (STATIC_DIR / "vendor" / "socket.io.min.js").read_text(), title=settings.widget_title,
-                           color=settings.widget_color, greeting=settings.widget_greeting,
-                           max_chars=settings.max_message_chars)
+    widget = WidgetScript(widget_script(
+        (STATIC_DIR / "widget.js").read_text(), (STATIC_DIR / "vendor" / "socket.io.min.js").read_text(),
+        title=settings.widget_title, color=settings.widget_color, greeting=settings.widget_greeting,
+        max_chars=settings.max_message_chars))
 
     @api.get("/widget.js", include_in_schema=False)
-    async def widget_js() -> Response:
+    async def widget_js(request: Request) -> Response:
         """The embeddable chat (docs/widget.md): <script src=".../widget.js"></script>."""
-        return Response(widget, media_type="text/javascript",
-                        headers={"Cache-Control": "public, max-age=300"})
+        return widget.response(request.headers.get("accept-encoding", ""))
 
     @api.get("/healthz", tags=["operations"])
     async def health() -> JSONResponse:

@@ -26,6 +26,7 @@ payloads, ``history_request`` -> ``history`` to redraw a conversation after relo
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from typing import Any, Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 import socketio
+from starlette.responses import Response
 
 from bot.conversation_ids import ConversationIdSigner
 from bot.desk import ConsoleEvents, HelpDesk
@@ -287,6 +289,30 @@ def widget_script(
     # Without its source-map comment: the map is not served, browsers would ask for it.
     client = "\n".join(line for line in socket_io.splitlines() if not line.startswith("//# sourceMappingURL"))
     return script.replace(WIDGET_SOCKET_IO_PLACEHOLDER, client + "\n", 1)
+
+
+class WidgetScript:
+    """``/widget.js`` as served: built once at start, kept plain and gzip-compressed
+    (about 62 KB and 20 KB with the socket.io client), cached by browsers for 5 minutes."""
+
+    def __init__(self, source: str) -> None:
+        self.plain = source.encode()
+        self.gzipped = gzip.compress(self.plain, compresslevel=9, mtime=0)
+
+    def response(self, accept_encoding: str) -> Response:
+        headers = {"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+        if _accepts_gzip(accept_encoding):
+            headers["Content-Encoding"] = "gzip"
+            return Response(self.gzipped, media_type="text/javascript", headers=headers)
+        return Response(self.plain, media_type="text/javascript", headers=headers)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            return params.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
 
 
 def ticket_holders(desk: HelpDesk) -> Callable[[int], Awaitable[TicketHolder | None]]:

@@ -318,8 +318,12 @@ async def test_widget_js_carries_the_operators_settings(tmp_path: Path, database
     settings = {"widget_title": "Acme <help>", "widget_color": "#0A7", "widget_greeting": "Hello from Acme!"}
     async with running_gateway(tmp_path, database_url, extra_settings=settings) as gateway:
         async with httpx.AsyncClient(base_url=gateway.url) as http:
-            script = await http.get("/widget.js")
+            script = await http.get("/widget.js")  # httpx asks for gzip and decodes it
+            plain = await http.get("/widget.js", headers={"Accept-Encoding": "identity"})
             css = await http.get("/static/widget.css")
+    assert script.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert script.text == plain.text and script.headers["vary"] == "Accept-Encoding"
+    assert int(script.headers["content-length"]) < len(plain.content) / 2
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
     assert '"title": "Acme \\u003chelp\\u003e"' in script.text or '"title": "Acme <help>"' in script.text
     assert '"color": "#0a7"' in script.text and '"greeting": "Hello from Acme!"' in script.text
