@@ -25,8 +25,8 @@ from sqlalchemy import create_engine, text
 class CustomerLog:
     name: str
     conversation: str | None = None
-    sent: list[str] = field(default_factory=list)  # texts acknowledged as stored, in order
-    answered: list[str] = field(default_factory=list)  # texts a bot answer was seen for
+    sent: list[str] = field(default_factory=list)  # client ids acknowledged as stored, in order
+    answered: list[str] = field(default_factory=list)  # client ids a bot answer was seen for
     refused: list[str] = field(default_factory=list)  # acknowledgement said refused/error
     unanswered: list[str] = field(default_factory=list)  # no answer within the wait
     notices: list[str] = field(default_factory=list)  # what the customer was told meanwhile
@@ -96,26 +96,24 @@ class WebCustomer:
                 ack = await self._sio.call("user_uttered", {"message": text_, "message_id": client_id}, timeout=20)
             except Exception:
                 if time.monotonic() > deadline:
-                    self.log.unanswered.append(text_)
+                    self.log.unanswered.append(client_id)
                     return
                 await self._reconnect(deadline)
                 continue
             if not isinstance(ack, dict) or ack.get("status") != "stored":
-                self.log.refused.append(text_)
+                self.log.refused.append(client_id)
                 return
-            if not ack.get("duplicate"):
-                self.log.sent.append(text_)
-            elif text_ not in self.log.sent:
-                self.log.sent.append(text_)
+            if client_id not in self.log.sent:  # a re-send after a lost acknowledgement
+                self.log.sent.append(client_id)
             break
         try:
             await asyncio.wait_for(self._answers.get(), self.answer_timeout)
             now = time.monotonic()
-            self.log.answered.append(text_)
+            self.log.answered.append(client_id)
             self.log.latencies.append(now - started)
             self.log.gap_answers.append((started, now))
         except asyncio.TimeoutError:
-            self.log.unanswered.append(text_)
+            self.log.unanswered.append(client_id)
 
     async def _reconnect(self, deadline: float) -> None:
         self.log.reconnects += 1
@@ -178,10 +176,11 @@ def _driver_url(url: str) -> str:
     return url
 
 
-def audit(database_url: str, logs: list[CustomerLog], channel: str = "web") -> Audit:
-    """Compare what the clients saw with what the database holds."""
+def audit(database_url: str, logs: list[CustomerLog], channel: str = "web", key: str = "client_message_id") -> Audit:
+    """Compare what the clients saw with what the database holds. ``key``: the column that
+    names a client's message (web: its client id; Telegram: the unique text we sent)."""
     result = Audit()
-    sent_by_text = {text_ for log in logs for text_ in log.sent}
+    sent_by_text = {sent for log in logs for sent in log.sent}
     engine = create_engine(_driver_url(database_url))
     try:
         with engine.connect() as connection:
@@ -197,20 +196,23 @@ def audit(database_url: str, logs: list[CustomerLog], channel: str = "web") -> A
     for row in rows:
         if row.direction == "out" and row.reply_to_id is not None:
             replies.setdefault(row.reply_to_id, []).append(row)
-    stored_texts = Counter(r.text for r in inbound)
-    result.stored = sum(1 for r in inbound if r.text in sent_by_text)
+    def key_of(row: Any) -> str:
+        return str(getattr(row, key))
+
+    stored_texts = Counter(key_of(r) for r in inbound)
+    result.stored = sum(1 for r in inbound if key_of(r) in sent_by_text)
     client_ids = Counter((r.conversation_id, r.client_message_id) for r in inbound if r.client_message_id)
     result.duplicates_stored = sum(count - 1 for count in client_ids.values() if count > 1)
     result.missing = [t for t in sent_by_text if stored_texts[t] == 0]
     by_conversation: dict[str, list[Any]] = {}
     for row in inbound:
-        if row.text not in sent_by_text:
+        if key_of(row) not in sent_by_text:
             continue
         texts = Counter(reply.text for reply in replies.get(row.id, []))
         if any(count > 1 for count in texts.values()):
             result.answered_twice += 1
         if row.status != "answered" or not replies.get(row.id):
-            result.not_answered.append((row.text, row.status))
+            result.not_answered.append((key_of(row), row.status))
         by_conversation.setdefault(row.conversation_id, []).append(row)
     for messages in by_conversation.values():
         last_reply = 0

@@ -1,0 +1,1 @@
+"""Reliability harness: `.venv/bin/python scripts/reliability --help` (docs/reliability.md)."""
