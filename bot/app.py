@@ -74,7 +74,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
 
     auth = build_auth(settings, sessions, rate_store=shared.limiter.store if shared.shared else None)
     handoff = Handoff(load_handoff_policy(settings))
-    console = SocketConsole(sio, auth, handoff.policy.agent_grace.total_seconds())
+    console = SocketConsole(sio, auth, handoff.policy.agent_grace.total_seconds(),
+                            connections=shared.console_connections())
     agent_names: dict[int, str] = {}
     agent_name = lambda agent_id: agent_names.get(agent_id, "An agent")  # noqa: E731
     # The consoles hear of ticket changes; a web customer also sees an agent join and type.

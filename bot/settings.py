@@ -71,10 +71,11 @@ class Settings(BaseSettings):
     chat_new_conversations_per_ip: int = Field(
         default=30, ge=0, description="Web chat: new conversations one IP may open per minute. 0 = no limit."
     )
-    trust_forwarded_for: bool = Field(
-        default=False,
+    trust_forwarded_for: bool | None = Field(
+        default=None,
         description="Behind a load balancer that sets X-Forwarded-For (deploy/haproxy.cfg): take "
-        "the customer's IP from its last hop for the per-IP limits.",
+        "the customer's IP from its last hop for the per-IP limits. Unset = on for a replica "
+        "(HELPLINE_REPLICA, always behind the balancer), off otherwise.",
     )
     secret_key: str | None = Field(
         default=None,
@@ -266,6 +267,12 @@ class Settings(BaseSettings):
     @property
     def var_dir(self) -> Path:
         return self.path(self.state_dir)
+
+    @property
+    def forwarded_for_trusted(self) -> bool:
+        if self.trust_forwarded_for is not None:
+            return self.trust_forwarded_for
+        return self.replica is not None
 
     @property
     def effective_rasa_url(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 import socketio
 
+from bot.coordination.connections import AgentConnections, LocalConnections, SharedConnections
 from bot.coordination.lease import LeaderLease
 from bot.coordination.redis_link import RedisLink
 from bot.coordination.turns import LeasedExecutor, LocalTurns, SharedTurns, TurnScheduler
@@ -38,6 +39,10 @@ class Coordination:
     def shared(self) -> bool:
         return self.link is not None
 
+    def console_connections(self) -> AgentConnections:
+        """Agents' console connections, counted over every replica."""
+        return SharedConnections(self.link) if self.link is not None else LocalConnections()
+
     def telegram_leader(self) -> LeaderLease | None:
         """Only the replica holding this lease polls Telegram (webhook calls go anywhere)."""
         if self.link is None:
@@ -56,7 +61,7 @@ def coordination_from(settings: Settings) -> Coordination:
         per_conversation=Limit(settings.chat_messages_per_conversation, settings.chat_window_seconds),
         per_ip=Limit(settings.chat_messages_per_ip, settings.chat_window_seconds),
         new_conversations_per_ip=Limit(settings.chat_new_conversations_per_ip, 60.0),
-    ), trust_forwarded_for=settings.trust_forwarded_for)
+    ), trust_forwarded_for=settings.forwarded_for_trusted)
     if link is None:
         return Coordination(None, LocalTurns(), SerialExecutor(), limiter, guard, None)
     assert settings.redis_url is not None

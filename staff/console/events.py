@@ -16,6 +16,7 @@ from typing import Any, Awaitable, Callable
 
 import socketio
 
+from bot.coordination.connections import AgentConnections, LocalConnections
 from staff.auth.components import AuthComponents
 from bot.transcript.store import StoredMessage
 
@@ -38,11 +39,17 @@ def message_json(message: StoredMessage) -> dict[str, Any]:
 class SocketConsole:
     """``ConsoleEvents`` over socket.io, plus agent connection tracking."""
 
-    def __init__(self, sio: socketio.AsyncServer, auth: AuthComponents, grace_seconds: float) -> None:
+    def __init__(
+        self, sio: socketio.AsyncServer, auth: AuthComponents, grace_seconds: float,
+        connections: AgentConnections | None = None,
+    ) -> None:
         self._sio = sio
         self._auth = auth
         self._grace = grace_seconds
-        self._connections: dict[int, set[str]] = defaultdict(set)
+        self._connections: dict[int, set[str]] = defaultdict(set)  # this replica's sockets
+        # Every replica's (Redis with replicas): a console that reconnected to another
+        # replica keeps its agent's chats when this replica's grace period runs out.
+        self._everywhere: AgentConnections = connections or LocalConnections()
         self._release_timers: dict[int, asyncio.Task[None]] = {}
         self.on_agent_gone: Callable[[int], Awaitable[Any]] | None = None
         self.on_agent_back: Callable[[int], Awaitable[Any]] | None = None
@@ -60,8 +67,8 @@ class SocketConsole:
             return False  # the client sees a connect_error
         await self._sio.save_session(sid, {"user_id": user.id}, namespace=NAMESPACE)
         await self._sio.enter_room(sid, "agents", namespace=NAMESPACE)
-        first = not self._connections[user.id]
         self._connections[user.id].add(sid)
+        first = await self._everywhere.add(user.id, sid)
         timer = self._release_timers.pop(user.id, None)
         if timer is not None:
             timer.cancel()
@@ -76,13 +83,13 @@ class SocketConsole:
             return
         self._connections[user_id].discard(sid)
         self._last_typing.pop(sid, None)
-        if not self._connections[user_id]:
+        if await self._everywhere.remove(user_id, sid):
             self._release_timers[user_id] = asyncio.create_task(self._release_later(user_id))
 
     async def _release_later(self, user_id: int) -> None:
         await asyncio.sleep(self._grace)
         self._release_timers.pop(user_id, None)
-        if not self._connections[user_id] and self.on_agent_gone is not None:
+        if self.on_agent_gone is not None and not await self._everywhere.connected(user_id):
             try:
                 await self.on_agent_gone(user_id)
             except Exception:
@@ -136,3 +143,4 @@ class SocketConsole:
     async def shutdown(self) -> None:
         for timer in self._release_timers.values():
             timer.cancel()
+        await self._everywhere.close()

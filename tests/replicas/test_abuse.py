@@ -58,3 +58,34 @@ async def test_a_lone_surrogate_is_stored_replaced_and_the_customer_told(tmp_pat
         history = await customer.next_of("history")
         assert [m["text"] for m in history["messages"]][0] == "my order \ufffd is late"
         await customer.close()
+
+
+class RecordingApplication:
+    """What UpdateIntake needs of python-telegram-bot's Application: handlers run = processed."""
+
+    def __init__(self) -> None:
+        self.processed: list[int] = []
+
+    def add_error_handler(self, _: object) -> None:
+        pass
+
+    async def process_update(self, update: object) -> None:
+        self.processed.append(update.update_id)  # type: ignore[attr-defined]
+
+
+async def test_a_flooding_telegram_chat_is_refused_and_told_once_while_another_chat_is_served() -> None:
+    from telegram import Update
+
+    from bot.channels.telegram.intake import UpdateIntake
+    from bot.ratelimit import ChatFloodGuard, ChatLimits, Limit, MemoryWindows, RateLimiter
+    from tests.telegram.fake_bot_api import FakeBotApi
+
+    api, application, notices = FakeBotApi(), RecordingApplication(), []
+    guard = ChatFloodGuard(RateLimiter(MemoryWindows()), ChatLimits(Limit(3, 30), Limit(0, 30), Limit(0, 60)))
+    intake = UpdateIntake(application, guard, lambda chat, text: notices.append((chat, text)))  # type: ignore[arg-type]
+    flood = [Update.de_json(api.text_update(1, f"spam {n}"), None) for n in range(6)]
+    calm = [Update.de_json(api.text_update(2, f"hello {n}"), None) for n in range(2)]
+    for update in flood[:3] + calm[:1] + flood[3:] + calm[1:]:
+        await intake.submit(update)
+    assert application.processed == [u.update_id for u in flood[:3] + calm]  # the rest neither stored nor answered
+    assert notices == [(1, FLOOD_NOTICE)]  # once, not once per refused message

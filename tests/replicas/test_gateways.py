@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import socketio
+import yaml
 from sqlalchemy import select
 
 from bot.app import create_app
@@ -33,9 +35,13 @@ class Replicas:
 
 @asynccontextmanager
 async def two_replicas(
-    tmp_path: Path, database_url: str, redis_url: str, prefix: str, **extra: Any
+    tmp_path: Path, database_url: str, redis_url: str, prefix: str,
+    handoff_policy: dict[str, Any] | None = None, **extra: Any
 ) -> AsyncIterator[Replicas]:
     rasa = ScriptedRasa()
+    if handoff_policy is not None:
+        extra["handoff_policy"] = tmp_path / "handoff.yml"
+        extra["handoff_policy"].write_text(yaml.safe_dump(handoff_policy))
     rasa_port = free_port()
     gateways: list[Gateway] = []
     async with AsyncExitStack() as stack:
@@ -175,3 +181,36 @@ async def test_replicas_refuse_sqlite_and_a_missing_redis(tmp_path: Path, redis_
     dead_redis = no_redis.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
     with pytest.raises(ReplicaPrerequisiteError, match="does not answer"):
         create_app(dead_redis)
+
+
+async def test_an_agent_console_moving_to_the_other_replica_keeps_its_chats(
+    tmp_path: Path, postgresql_url_clean: str, redis_url: str, redis_prefix: str
+) -> None:
+    async with two_replicas(tmp_path, postgresql_url_clean, redis_url, redis_prefix,
+                            handoff_policy={"agent_grace": "1s"}) as replicas:
+        add_user(postgresql_url_clean, "cy@example.com", "Cy")
+        customer = ChatClient()
+        await customer.connect(replicas.a.url)
+        await customer.say("human please")
+        await customer.next_of("bot_uttered")
+        await customer.next_of("bot_uttered")
+        cy = Agent(replicas.a, "cy@example.com")
+        await cy.login()
+        on_a = await cy.console_socket(asyncio.Queue())
+        ticket_id = (await cy.http.get("/api/queue")).json()["queue"][0]["id"]
+        assert (await cy.post(f"/api/tickets/{ticket_id}/claim")).status_code == 200
+        assert "joined" in (await customer.next_of("bot_uttered"))["text"]
+
+        # Replica A goes away for this console; it reconnects through replica B at once.
+        await on_a.disconnect()
+        on_b = socketio.AsyncClient(reconnection=False)
+        cookie = "; ".join(f"{k}={v}" for k, v in cy.http.cookies.items())
+        await on_b.connect(replicas.b.url, headers={"Cookie": cookie}, auth={"csrf_token": cy.csrf},
+                           namespaces=["/console"], transports=["websocket"])
+        await asyncio.sleep(2.5)  # A's grace period (1 s) ran out meanwhile
+        assert customer.events.empty(), await customer.next_event()  # no "back in the queue"
+        assert (await cy.post(f"/api/tickets/{ticket_id}/messages", {"text": "still here"})).status_code == 201
+        assert (await customer.next_of("bot_uttered"))["text"] == "still here"
+        await on_b.disconnect()
+        await customer.close()
+        await cy.http.aclose()
