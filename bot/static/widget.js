@@ -130,8 +130,22 @@
 
   function isOpen() { return !panel.hidden; }
 
+  // On a phone the open chat covers the page: it is modal there, and Tab stays inside.
+  const phone = window.matchMedia("(max-width: 480px)");
+
+  function keepFocusInside(event) {
+    const focusable = Array.prototype.filter.call(
+      panel.querySelectorAll("button, textarea"), function (node) { return !node.disabled; });
+    if (!focusable.length) return;
+    const first = focusable[0];
+    const last = focusable[focusable.length - 1];
+    if (event.shiftKey && root.activeElement === first) { event.preventDefault(); last.focus(); }
+    else if (!event.shiftKey && root.activeElement === last) { event.preventDefault(); first.focus(); }
+  }
+
   function open() {
     panel.hidden = false;
+    panel.setAttribute("aria-modal", String(phone.matches));
     markSeen();
     updateLauncher();
     connect();
@@ -166,6 +180,7 @@
 
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") { event.preventDefault(); close(); }
+    else if (event.key === "Tab" && phone.matches) keepFocusInside(event);
   });
 
   // -- messages ------------------------------------------------------------------------

@@ -164,6 +164,13 @@ def test_on_a_phone_the_open_chat_fills_the_screen(shop: tuple[Gateway, str, str
     box = page.get_by_role("dialog").bounding_box()
     assert box is not None and (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 375, 667)
     page.get_by_role("button", name="Send").click(trial=True, timeout=5_000)  # nothing covers it
+    # Modal on a phone: Tab cycles inside the chat.
+    assert page.get_by_role("dialog").get_attribute("aria-modal") == "true"
+    page.get_by_role("button", name="Close chat", exact=True).focus()
+    page.keyboard.press("Shift+Tab")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Close chat", exact=True)).to_be_focused()
     ask(page, "How do I cancel my order?")
     expect(page.locator(".msg--out", has_text=CANCEL_ANSWER)).to_be_visible(timeout=15_000)
     page.screenshot(path=str(Path(OUTPUT) / "widget-phone.png"))
