@@ -65,6 +65,7 @@ def main() -> int:
     if "telegram" in chosen:
         results.append(pytest_family("3 Telegram", [
             "tests/telegram/test_webhook.py", "tests/telegram/test_sending.py", "tests/telegram/test_polling.py",
+            "tests/reliability/test_telegram_storm.py",
             "tests/reliability/test_fuzz_channels.py::test_telegram_webhook_fuzz"]))
     if "fuzz" in chosen:
         results.append(pytest_family("4 Fuzz (socket.io, webhook)", ["tests/reliability/test_fuzz_channels.py"]))
