@@ -234,13 +234,20 @@ async def _load_through_fault(stack_url: str, customers: int, messages: int, que
     fault_at = time.monotonic()
     info = await inject()
     recovered = await recover()
+    recover_done = time.monotonic()
     logs = await logs_task
     # Time until customers were answered again: the longest wait of a message sent at
     # or after the fault, until its answer.
     waits = [answered - sent for log in logs for sent, answered in log.gap_answers if answered >= fault_at]
     first_after = min((answered for log in logs for _, answered in log.gap_answers if answered >= fault_at + 0.5),
                       default=None)
-    notices = sorted({n for log in logs for n in log.notices})
+    # What customers saw while it lasted: notices, and the commonest bot texts of the window.
+    until = recover_done + 5
+    from collections import Counter
+
+    window = Counter(text_ for log in logs for at, text_ in log.bot_texts if fault_at <= at <= until)
+    notices = sorted({n for log in logs for n in log.notices}) + [
+        f"{count}x {text_[:70]!r}" for text_, count in window.most_common(3)]
     return {"logs": logs, "fault_at": fault_at, "info": info, "recovered": recovered,
             "max_wait": max(waits) if waits else None,
             "first_answer_after": (first_after - fault_at) if first_after else None, "notices": notices}

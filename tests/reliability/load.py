@@ -31,6 +31,7 @@ class CustomerLog:
     unanswered: list[str] = field(default_factory=list)  # no answer within the wait
     notices: list[str] = field(default_factory=list)  # what the customer was told meanwhile
     reconnects: int = 0
+    bot_texts: list[tuple[float, str]] = field(default_factory=list)  # (monotonic time, text) of every bot message
     latencies: list[float] = field(default_factory=list)
     # When a fault was injected, how long this customer waited for its next answer.
     gap_answers: list[tuple[float, float]] = field(default_factory=list)  # (sent at, answered at)
@@ -56,6 +57,8 @@ class WebCustomer:
                     confirmed.set_result(str(data))
 
             async def on_bot(data: Any) -> None:
+                if isinstance(data, dict):
+                    self.log.bot_texts.append((time.monotonic(), str(data.get("text", ""))))
                 await self._answers.put(data)
 
             async def on_notice(data: Any) -> None:
