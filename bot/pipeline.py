@@ -157,7 +157,7 @@ class MessagePipeline:
         # replicas under a lease in Redis (bot/coordination/turns.py).
         self._turns: TurnScheduler = turns or LocalTurns()
         self._turns.bind(self._answer_if_known, self._waiting_in)
-        self._waiting = RasaWaitingRoom(rasa, self._turns.submit, self._answer)
+        self._waiting = RasaWaitingRoom(rasa, self._turns.submit, self._answer_if_still_waiting)
 
     def register_channel(self, channel: CustomerChannel) -> None:
         self._channels[channel.name] = channel
@@ -192,6 +192,15 @@ class MessagePipeline:
         if message.channel not in self._channels:
             logger.warning("message %s: channel %s is not running here", message.id, message.channel)
             return
+        await self._answer(message)
+
+    async def _answer_if_still_waiting(self, message: StoredMessage) -> None:
+        """A message parked while Rasa was away. With replicas another replica may have
+        parked and answered it too: ask Rasa only if it is still waiting."""
+        if self._turns.shared:
+            fresh = await self._store.messages([message.id])
+            if not fresh or fresh[0].status != "received":
+                return
         await self._answer(message)
 
     async def resume_unanswered(self, started_at: datetime) -> int:

@@ -57,3 +57,35 @@ async def test_a_failing_job_does_not_stop_the_queue() -> None:
     with pytest.raises(RuntimeError):
         await failing
     assert await following == 1
+
+
+async def test_local_turns_answer_stored_messages_in_order_between_other_jobs() -> None:
+    from datetime import datetime, timezone
+
+    from bot.coordination.turns import LocalTurns
+    from bot.transcript.store import StoredMessage
+
+    done: list[str] = []
+
+    async def answer(message: StoredMessage) -> None:
+        await asyncio.sleep(random.uniform(0, 0.01))
+        done.append(message.text)
+
+    async def backlog(_: str) -> list[StoredMessage]:
+        return []
+
+    turns = LocalTurns()
+    turns.bind(answer, backlog)
+
+    def stored(n: int) -> StoredMessage:
+        return StoredMessage(id=n, conversation_id="c", channel="web", direction="in", author="customer",
+                             text=f"m{n}", status="received", created_at=datetime.now(timezone.utc))
+
+    async def hand_back() -> None:
+        done.append("hand-back")
+
+    turns.message_stored(stored(1))
+    turns.submit("c", hand_back)
+    turns.message_stored(stored(2))
+    await turns.drain_all()
+    assert done == ["m1", "hand-back", "m2"]
