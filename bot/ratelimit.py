@@ -13,6 +13,7 @@ per connection, per IP, new conversations per IP; per chat on Telegram).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -21,7 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from redis.exceptions import RedisError
+
 from bot.coordination.redis_link import RedisLink
+
+logger = logging.getLogger(__name__)
 
 FLOOD_NOTICE = "You're sending messages very fast; please wait a few seconds."
 NEW_CONVERSATIONS_NOTICE = (
@@ -138,7 +143,10 @@ class RedisWindows:
 
 
 class RateLimiter:
-    """``hit`` admits an event or says how many seconds until one would be admitted."""
+    """``hit`` admits an event or says how many seconds until one would be admitted.
+
+    A store that cannot be reached (Redis restarting) admits: a customer's message or a
+    login must not fail because the counter is away; the outage is logged."""
 
     def __init__(self, store: WindowStore, clock: Callable[[], float] = time.time) -> None:
         self.store = store
@@ -149,20 +157,30 @@ class RateLimiter:
         if limit.events <= 0:
             return None
         now = self._clock()
-        admitted, times = await self.store.admit(
-            key, now, now - limit.window_seconds, limit.events, limit.window_seconds
-        )
+        try:
+            admitted, times = await self.store.admit(
+                key, now, now - limit.window_seconds, limit.events, limit.window_seconds
+            )
+        except (OSError, RedisError) as error:
+            logger.warning("rate limit store unreachable (%s); admitted without counting", type(error).__name__)
+            return None
         return None if admitted else self._wait(times, limit, now)
 
     async def retry_after(self, key: str, limit: Limit) -> int | None:
         if limit.events <= 0:
             return None
         now = self._clock()
-        times = await self.store.times(key, now - limit.window_seconds)
+        try:
+            times = await self.store.times(key, now - limit.window_seconds)
+        except (OSError, RedisError):
+            return None
         return self._wait(times, limit, now) if len(times) >= limit.events else None
 
     async def clear(self, key: str) -> None:
-        await self.store.clear(key)
+        try:
+            await self.store.clear(key)
+        except (OSError, RedisError) as error:
+            logger.warning("rate limit store unreachable (%s); key not cleared", type(error).__name__)
 
     @staticmethod
     def _wait(times: list[float], limit: Limit, now: float) -> int:

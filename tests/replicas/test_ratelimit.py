@@ -41,3 +41,16 @@ async def test_login_attempts_on_two_replicas_share_one_count(link, redis_url) -
         assert await b.begin(key) is None
     finally:
         await other.aclose()
+
+
+async def test_an_unreachable_store_admits_instead_of_failing(redis_url) -> None:
+    from bot.coordination.redis_link import RedisLink
+    from tests.replicas.conftest import _free_port
+
+    dead = RedisLink.connect(f"redis://127.0.0.1:{_free_port()}/0", "x:")
+    try:
+        limiter = RateLimiter(RedisWindows(dead))
+        assert await limiter.hit("k", Limit(1, 10)) is None
+        assert await limiter.hit("k", Limit(1, 10)) is None  # nothing counted, nothing refused
+    finally:
+        await dead.aclose()
