@@ -44,7 +44,7 @@ def main() -> int:
                         help="the soak's database (postgres: a throwaway cluster)")
     parser.add_argument("--replicas", type=int, default=None, help="run the soak on `helpline run --replicas N`")
     parser.add_argument("--fault-customers", type=int, default=30)
-    parser.add_argument("--fault-messages", type=int, default=12)
+    parser.add_argument("--fault-messages", type=int, default=20)
     parser.add_argument("--faults", default=None, help="gateway,rasa,actions,slow,disk,postgres,redis (default all)")
     parser.add_argument("--rss-factor", type=float, default=1.5, help="memory bound: after <= before x factor ...")
     parser.add_argument("--rss-slack-mb", type=float, default=150.0, help="... or before + this many MB")

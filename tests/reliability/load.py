@@ -138,14 +138,20 @@ class WebCustomer:
 async def run_customers(
     url: str, customers: int, messages: int, text_for: Callable[[int, int], str],
     answer_timeout: float = 60.0, pause: float = 0.0, start_spread: float = 0.0,
+    prefix: str = "", live: list[CustomerLog] | None = None,
 ) -> list[CustomerLog]:
+    """``prefix`` keeps client ids unique across runs on one database; ``live`` receives
+    each customer's log as it starts, for a caller that watches progress."""
+
     async def one(index: int) -> CustomerLog:
         await asyncio.sleep(start_spread * index / max(1, customers))
-        customer = WebCustomer(url, f"c{index}", answer_timeout)
+        customer = WebCustomer(url, f"{prefix}c{index}", answer_timeout)
+        if live is not None:
+            live.append(customer.log)
         await customer.start()
         try:
             for n in range(messages):
-                await customer.say(text_for(index, n), f"c{index}-m{n}")
+                await customer.say(text_for(index, n), f"{prefix}c{index}-m{n}")
                 if pause:
                     await asyncio.sleep(pause)
         finally:
@@ -162,13 +168,17 @@ class Audit:
     stored: int = 0
     duplicates_stored: int = 0  # same client id stored twice (impossible by constraint)
     answered_twice: int = 0  # an inbound message with the same bot text twice among its replies
-    not_answered: list[tuple[str, str]] = field(default_factory=list)  # (text, status)
+    not_answered: list[tuple[str, str]] = field(default_factory=list)  # (key, status)
+    # Not answered by the bot because the conversation went to the queue (a ticket): the
+    # bot is silent there by design (bot_error after Rasa failed twice, or a request).
+    handed_over: list[tuple[str, str]] = field(default_factory=list)
     out_of_order: int = 0  # a reply to a later message stored before a reply to an earlier one
     missing: list[str] = field(default_factory=list)  # acknowledged by the client, not in the database
 
     def lines(self) -> list[str]:
         return [f"stored {self.stored}, missing {len(self.missing)}, duplicates {self.duplicates_stored}, "
                 f"answered twice {self.answered_twice}, not answered {len(self.not_answered)}, "
+                f"handed to the queue {len(self.handed_over)}, "
                 f"out of order {self.out_of_order}"]
 
 
@@ -187,6 +197,8 @@ def audit(database_url: str, logs: list[CustomerLog], channel: str = "web", key:
     engine = create_engine(_driver_url(database_url))
     try:
         with engine.connect() as connection:
+            queued = {row[0] for row in connection.execute(text(
+                "SELECT conversation_id FROM conversation_owners WHERE owner <> 'bot'"))}
             rows = connection.execute(text(
                 "SELECT m.id, m.conversation_id, m.direction, m.text, m.status, m.reply_to_id, m.client_message_id "
                 "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
@@ -215,7 +227,10 @@ def audit(database_url: str, logs: list[CustomerLog], channel: str = "web", key:
         if any(count > 1 for count in texts.values()):
             result.answered_twice += 1
         if row.status != "answered" or not replies.get(row.id):
-            result.not_answered.append((key_of(row), row.status))
+            if row.conversation_id in queued:
+                result.handed_over.append((key_of(row), row.status))
+            else:
+                result.not_answered.append((key_of(row), row.status))
         by_conversation.setdefault(row.conversation_id, []).append(row)
     for messages in by_conversation.values():
         last_reply = 0
