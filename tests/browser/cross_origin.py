@@ -15,6 +15,7 @@ import http.server
 import json
 import shutil
 import subprocess
+import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,7 +118,7 @@ def gateway_in_thread(tmp_path: Path, **settings: Any) -> Iterator[Gateway]:
 @contextmanager
 def site(files: dict[str, str | Path], port: int | None = None) -> Iterator[str]:
     """A shop's website on its own origin (http://127.0.0.1:<port>); yields that origin."""
-    root = Path(__import__("tempfile").mkdtemp(prefix="shop-site-"))
+    root = Path(tempfile.mkdtemp(prefix="shop-site-"))
     for name, content in files.items():
         if isinstance(content, Path):
             shutil.copy(content, root / name)
