@@ -206,6 +206,7 @@ class Matrix:
         self.counter = itertools.count()
         self.calls: list[Call] = []
         self.failures: list[str] = []
+        self.socket_checks = 0
 
     def fill(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -341,6 +342,8 @@ def test_route_by_role_matrix_with_csrf_origin_and_idor(tmp_path: Path) -> None:
         supervisor_transfer(world, matrix)
         logout_needs_csrf(world, matrix)
         sockets(world, matrix)
+    print(f"access: {len(matrix.calls)} HTTP calls + {matrix.socket_checks} socket connections, "
+          f"{len(matrix.failures)} wrong")
     assert len(matrix.calls) > 500, len(matrix.calls)
     assert not matrix.failures, f"{len(matrix.failures)} of {len(matrix.calls)} calls wrong:\n" + "\n".join(
         matrix.failures[:40])
@@ -439,6 +442,7 @@ def sockets(world: LiveWorld, matrix: Matrix) -> None:
         return ok
 
     def check(label: str, got: bool, want: bool) -> None:
+        matrix.socket_checks += 1
         if got != want:
             matrix.failures.append(f"socket {label}: connected={got}, expected {want}")
 

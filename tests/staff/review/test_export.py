@@ -59,7 +59,9 @@ async def test_json_has_conversations_with_messages(world: World) -> None:
 
 async def test_export_is_audited_and_checks_its_parameters(world: World) -> None:
     c = world.supervisor
-    assert (await c.get("/api/review/export", format="csv", channel="telegram", q="jane.doe@example.com")).status_code == 200
+    refused = await c.get("/api/review/export", format="csv", channel="telegram", q="jane.doe@example.com")
+    assert refused.status_code == 422 and "masked" in refused.json()["detail"]  # docs/review.md
+    assert (await c.get("/api/review/export", format="csv", channel="telegram", q="jane.doe")).status_code == 200
     assert (await c.get("/api/review/export", format="xml")).status_code == 422
     assert (await c.get("/api/review/export", format="csv", outcome="nope")).status_code == 422
     engine = make_engine(world.url)
@@ -67,7 +69,7 @@ async def test_export_is_audited_and_checks_its_parameters(world: World) -> None
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "review.export"))
     engine.dispose()
     assert entry.actor_label == "super@helpline.test"
-    assert entry.details == {"format": "csv", "filters": {"channel": "telegram", "q": "[email]"},
+    assert entry.details == {"format": "csv", "filters": {"channel": "telegram", "q": "jane.doe"},
                              "conversations": 0, "truncated": False}
 
 
