@@ -71,14 +71,9 @@ def escalation_request(tracker: Tracker, reason: str) -> dict[str, Any]:
     """What action_escalate attaches for the gateway: why, a one-line summary, and every
     complaint detail collected so far (a customer may ask for a person mid-form)."""
     details: dict[str, Any] = {slot: tracker.get_slot(slot) for slot in COMPLAINT_SLOTS if tracker.get_slot(slot)}
-    if complaint_form_was_active(tracker):
-        # Rasa fills the slot the form was asking for from any text before the form can
-        # validate it: "I want a person" is not the customer's order number.
-        latest = tracker.latest_message.get("text")
-        details = {k: v for k, v in details.items() if v != latest}
+    # Asked for a person before saying what went wrong: the message that started the
+    # complaint is the best summary there is.
     opening = complaint_opening(tracker) if reason == "complaint" else None
-    if opening and opening != details.get("complaint_details"):
-        details["complaint_opening"] = opening
     summary = details.get("complaint_details") or opening or tracker.latest_message.get("text") or ""
     return {"escalate": {"reason": reason, "summary": str(summary)[:500], "details": details}}
 

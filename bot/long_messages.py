@@ -5,7 +5,8 @@ classifier sees hundreds of features of every intent at once (a long story reads
 complaint), and one sentence embedding of a whole story blurs the question in it. People
 put what they want either first ("My parcel never arrived. ...") or in one question
 somewhere ("... so can I still return it?"). The window is therefore the opening sentences
-up to OPENING_CHARS, plus the most question-like sentence of the rest when there is one.
+up to OPENING_CHARS, plus the most question-like sentence of the rest when there is one;
+a sentence repeated (pasted twice, a signature in every paragraph) counts once.
 
 Only what is sent to Rasa (NLU and, through the tracker, the FAQ search) is windowed: the
 gateway stores the whole message, and agents and reviewers see it all.
@@ -51,6 +52,18 @@ def sentences(text: str) -> list[str]:
     return pieces
 
 
+def _distinct(parts: list[str]) -> list[str]:
+    """Sentences once each: pasted or repeated text would otherwise fill the window."""
+    seen: set[str] = set()
+    out = []
+    for part in parts:
+        key = " ".join(part.lower().split())
+        if key not in seen:
+            seen.add(key)
+            out.append(part)
+    return out
+
+
 def question_score(sentence: str) -> int:
     """How much a sentence reads like what the customer wants to know or have done."""
     score = 0
@@ -75,7 +88,7 @@ def summary_window(text: str) -> str:
     """The part of ``text`` the bot scores; ``text`` itself when it is short."""
     if len(text) <= WINDOW_FROM_CHARS or _PAYLOAD.match(text):
         return text
-    parts = sentences(text)
+    parts = _distinct(sentences(text))
     if not parts:
         return _clip(text.strip(), OPENING_CHARS)
     opening: list[str] = []

@@ -13,7 +13,7 @@ import pytest
 from tests.conversations.runner import Player, load_conversations
 from tests.stack_harness import Stack
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(2400)]
 
 CONVERSATIONS = load_conversations()
 

@@ -40,3 +40,8 @@ def test_questions_score_above_statements() -> None:
 def test_the_window_is_what_rasa_gets() -> None:
     text = "x " * WINDOW_FROM_CHARS + "How do I return it?"
     assert customer_text_for_rasa(summary_window(text)).endswith("How do I return it?")
+
+
+def test_repeated_sentences_count_once() -> None:
+    text = "I moved house last month and bought furniture. " * 60 + "Can I pay with PayPal?"
+    assert summary_window(text) == "I moved house last month and bought furniture. Can I pay with PayPal?"
