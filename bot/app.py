@@ -112,7 +112,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         if telegram is not None:
             await telegram.start()
         resume = asyncio.create_task(_resume_when_rasa_ready(pipeline, rasa, started_at))
-        upkeep = asyncio.create_task(_upkeep(desk, pipeline))
+        upkeep = asyncio.create_task(_upkeep(desk, pipeline, shared))
         logger.info("gateway ready at %s", settings.effective_public_url)
         yield
         resume.cancel()
@@ -191,13 +191,16 @@ def _telegram_channel(
     return build_telegram_channel(config, store, pipeline, shared.chat_guard, shared.telegram_leader())
 
 
-async def _upkeep(desk: HelpDesk, pipeline: MessagePipeline, every_seconds: float = 15.0) -> None:
+async def _upkeep(
+    desk: HelpDesk, pipeline: MessagePipeline, shared: Coordination, every_seconds: float = 15.0
+) -> None:
     tick = 0
     while True:
         await asyncio.sleep(every_seconds)
         tick += 1
         try:
-            await desk.maintain(tick)
+            if await shared.my_turn_for_upkeep(every_seconds):
+                await desk.maintain(tick)
         except Exception:  # upkeep must outlive a passing database error
             logger.exception("help desk upkeep failed")
         try:

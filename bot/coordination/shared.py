@@ -14,7 +14,7 @@ from typing import Any
 import socketio
 
 from bot.coordination.connections import AgentConnections, LocalConnections, SharedConnections
-from bot.coordination.lease import LeaderLease
+from bot.coordination.lease import LeaderLease, Lease
 from bot.coordination.redis_link import RedisLink
 from bot.coordination.turns import LeasedExecutor, LocalTurns, SharedTurns, TurnScheduler
 from bot.ratelimit import ChatFloodGuard, ChatLimits, Limit, RateLimiter, make_limiter
@@ -42,6 +42,18 @@ class Coordination:
     def console_connections(self) -> AgentConnections:
         """Agents' console connections, counted over every replica."""
         return SharedConnections(self.link) if self.link is not None else LocalConnections()
+
+    async def my_turn_for_upkeep(self, every_seconds: float) -> bool:
+        """Replicas: one of them runs the desk's periodic upkeep per period (releasing an
+        absent agent's chats twice would tell the customer twice). The lease is not let go:
+        it runs out just before the next period, when any replica may take it."""
+        if self.link is None:
+            return True
+        try:
+            return await Lease(self.link, "desk-upkeep", max(1.0, every_seconds - 1.0)).try_acquire()
+        except Exception:
+            logger.warning("upkeep lease: Redis unreachable; skipping this round", exc_info=True)
+            return False
 
     def telegram_leader(self) -> LeaderLease | None:
         """Only the replica holding this lease polls Telegram (webhook calls go anywhere)."""

@@ -128,3 +128,20 @@ async def test_a_dead_holders_conversation_is_taken_over_when_its_lease_expires(
 async def _until(condition) -> None:  # type: ignore[no-untyped-def]
     while not condition():
         await asyncio.sleep(0.01)
+
+
+async def test_one_replica_per_period_runs_the_desk_upkeep(link, redis_url) -> None:
+    from bot.coordination.shared import Coordination
+
+    other = second_link(redis_url, link.prefix)
+    try:
+        def replica(redis_link):  # type: ignore[no-untyped-def]
+            return Coordination(redis_link, None, None, None, None, None)  # type: ignore[arg-type]
+
+        a, b = replica(link), replica(other)
+        assert [await a.my_turn_for_upkeep(2.0), await b.my_turn_for_upkeep(2.0)] == [True, False]
+        await asyncio.sleep(1.1)  # the period's lease (1 s) ran out: the next round is anyone's
+        assert await b.my_turn_for_upkeep(2.0) is True
+        assert await replica(None).my_turn_for_upkeep(2.0) is True  # one gateway: always
+    finally:
+        await other.aclose()
