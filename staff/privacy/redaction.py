@@ -354,7 +354,9 @@ _STREET = re.compile(rf"(?<![\w-])(?:{_EN_STREET}|{_GERMANIC_STREET}|{_ROMANCE_S
 # (a number after a word, a street word): most lines with digits are order numbers,
 # dates and prices, and trying every shape at every position cost 80 µs a line.
 _STREET_SHAPES = (
-    (re.compile(r"\d\s[" + _UPPER + r"]|(?:" + _UNIT_WORDS + r")\s?\d"),
+    # Every English shape has a number, maybe a comma, a space, then a capital
+    # ("1777 Kramer", "Flat 9, Harris Mews", "Studio 21B Bowen Route").
+    (re.compile(r"\d[a-zA-Z]?,?\s[" + _UPPER + r"]"),
      re.compile(rf"(?<![\w-])(?=[\d{_UPPER}])(?:{_EN_STREET})(?![\w])")),
     (re.compile(r"[^\W\d_.]\.?\s\d"),
      re.compile(rf"(?<![\w-])(?=[{_UPPER}])(?:{_GERMANIC_STREET})(?![\w])")),
@@ -377,7 +379,8 @@ _TOWN = (
     r"(?:\s\([A-Z]{2}\))?"
 )
 _POSTCODE_TOWN = re.compile(
-    rf"(?<![\w\-/.,])(?:"
+    # The lookahead skips, cheaply, every position that cannot start a postcode shape.
+    rf"(?=[\dA-Z])(?<![\w\-/.,])(?:"
     # Germany, France, Spain, Italy: 5 digits then the town ("10115 Berlin", "56011, Gabella (PI)").
     rf"\d{{5}},?\s{_TOWN}"
     # US military post: "APO AE 09012".
