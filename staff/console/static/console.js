@@ -109,10 +109,45 @@
     list.scrollTop = list.scrollHeight; // the transcript scrolls in its own pane
   }
 
+  // The panel is rebuilt whole on every redraw (the claim's own refresh, then the
+  // 'ticket_changed' event it causes, another agent's change), so its text boxes are new
+  // elements. Before, only their text was copied over: the focus fell to the page and the
+  // keys typed after the redraw were lost, so an agent typing straight after Claim sent "Hi".
+  // keepTyping carries the text, the focused box, its caret and the suggestions across;
+  // it runs in the same task as the redraw, so no key can fall in between. A draft stays
+  // with its ticket: it never follows the agent into another customer's chat.
+  const DRAFT_FIELDS = ["reply", "note", "resolve-note"];
+  const leftDrafts = new Map(); // ticket id -> texts typed there before the agent opened another ticket
+
+  function keepTyping(ticketId) {
+    const shown = Number($("ticket").dataset.shown) || null;
+    const typed = Object.fromEntries(DRAFT_FIELDS.filter((id) => $(id)?.value).map((id) => [id, $(id).value]));
+    if (shown !== ticketId) {
+      if (shown !== null && Object.keys(typed).length) leftDrafts.set(shown, typed);
+      const back = leftDrafts.get(ticketId) || {};
+      leftDrafts.delete(ticketId);
+      return () => Object.entries(back).forEach(([id, value]) => { if ($(id)) $(id).value = value; });
+    }
+    const active = document.activeElement;
+    const caret = active && DRAFT_FIELDS.includes(active.id) ? {
+      id: active.id, start: active.selectionStart, end: active.selectionEnd,
+      direction: active.selectionDirection, scroll: active.scrollTop,
+    } : null;
+    const suggestions = $("suggestions") ? [...$("suggestions").children] : [];
+    return () => {
+      Object.entries(typed).forEach(([id, value]) => { if ($(id)) $(id).value = value; });
+      if (suggestions.length && $("suggestions")) $("suggestions").replaceChildren(...suggestions);
+      const box = caret && $(caret.id);
+      if (!box) return;
+      box.focus({ preventScroll: true });
+      box.setSelectionRange(caret.start, caret.end, caret.direction);
+      box.scrollTop = caret.scroll;
+    };
+  }
+
   function renderTicket(data) {
-    // A re-render (another agent's change, a socket event) must not eat what is being typed.
-    const drafts = { reply: $("reply")?.value, note: $("note")?.value, "resolve-note": $("resolve-note")?.value };
     const t = data.ticket;
+    const restoreTyping = keepTyping(t.id);
     const mine = t.assignee_id === me.id;
     const actions = el("div", { class: "actions" });
     if (!t.assignee_id && !["resolved", "closed"].includes(t.status)) {
@@ -176,7 +211,8 @@
         el("div", { class: "conversation" }, el("ol", { class: "transcript", "aria-label": "Transcript", tabindex: "0" }, data.messages.map(messageItem)), composer),
         side),
     );
-    Object.entries(drafts).forEach(([id, value]) => { if (value && $(id)) $(id).value = value; });
+    $("ticket").dataset.shown = String(t.id);
+    restoreTyping();
     if (mine) loadAgents(t.assignee_id);
     const list = document.querySelector(".transcript");
     if (list) list.scrollTop = list.scrollHeight;
@@ -194,14 +230,18 @@
   async function openTicket(id) {
     current = id;
     socket.emit("watch", { ticket_id: id });
-    try { renderTicket(await api("GET", `/api/tickets/${id}`)); }
-    catch (error) { toast(error.message); }
+    try {
+      const data = await api("GET", `/api/tickets/${id}`);
+      if (id === current) renderTicket(data); // the agent may have opened another ticket meanwhile
+    } catch (error) { toast(error.message); }
     document.querySelectorAll("[data-ticket]").forEach((b) => b.setAttribute("aria-current", String(Number(b.dataset.ticket) === id)));
   }
 
-  async function act(action, body) {
+  // clearField: the box whose text the action used up (it must not come back as a draft).
+  async function act(action, body, clearField) {
     try {
       await api("POST", `/api/tickets/${current}/${action}`, body || {});
+      if (clearField && $(clearField)) $(clearField).value = "";
       await openTicket(current);
     } catch (error) {
       toast(error.status === 409 ? `${error.message} The queue was refreshed.` : error.message);
@@ -247,7 +287,7 @@
     event.preventDefault();
     const text = $("note").value;
     if (!text.trim()) return;
-    await act("notes", { text });
+    await act("notes", { text }, "note");
   }
 
   async function loadAgents(self) {
