@@ -170,7 +170,7 @@ def test_supervisor_sees_one_navigation_bar_on_every_page(shop: Shop, browser: B
     chart = page.locator("figure.chart", has_text="Conversations per day")
     expect(chart.locator("text.tick")).to_have_text(["0", "1", "2", "3"], timeout=20_000)
     expect(chart.locator(".legend span")).to_have_text(["conversations", "tickets"])
-    groups = chart.locator("g.series")
+    groups = chart.locator("g.series-group")
     expect(groups).to_have_count(2)
     assert groups.evaluate_all("gs => gs.map((g) => g.dataset.series)") == ["tickets", "conversations"]  # on top last
     lines = groups.locator("path")

@@ -173,7 +173,7 @@
     }
     series.map((s, n) => [s, n]).reverse().forEach(([s, n]) => {
       const style = styleOf(n);
-      const group = svg("g", { class: "series", "data-series": s.name });
+      const group = svg("g", { class: "series-group", "data-series": s.name });
       let d = "";
       let pen = "M";
       s.values.forEach((v, i) => {
@@ -181,7 +181,7 @@
         d += `${pen}${x(i).toFixed(1)},${y(v).toFixed(1)} `;
         pen = "L";
       });
-      const path = { d, fill: "none", stroke: style.color, "stroke-width": style.width };
+      const path = { d, fill: "none", stroke: style.color, "stroke-width": style.width, class: "series" };
       if (style.dash) path["stroke-dasharray"] = style.dash;
       if (d) group.append(svg("path", path));
       s.values.forEach((v, i) => {
