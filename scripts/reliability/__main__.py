@@ -40,6 +40,8 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--messages", type=int, default=50)
     parser.add_argument("--telegram-chats", type=int, default=50)
+    parser.add_argument("--think-seconds", type=float, default=0.0,
+                        help="pause between a customer's messages (0: closed loop, a stress test)")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite",
                         help="the soak's database (postgres: a throwaway cluster)")
     parser.add_argument("--replicas", type=int, default=None, help="run the soak on `helpline run --replicas N`")
@@ -57,7 +59,8 @@ def main() -> int:
     started = time.monotonic()
     if "soak" in chosen:
         soak_result, drill = asyncio.run(soak(args.customers, args.messages, args.telegram_chats, args.database,
-                                              args.replicas, (args.rss_factor, args.rss_slack_mb)))
+                                              args.replicas, (args.rss_factor, args.rss_slack_mb),
+                                              args.think_seconds))
         results += [soak_result, drill]
     if "faults" in chosen:
         only = set(args.faults.split(",")) if args.faults else None

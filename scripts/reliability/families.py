@@ -63,7 +63,7 @@ def telegram_env(api: FakeBotApi) -> dict[str, str]:
 
 
 async def telegram_chats(api: FakeBotApi, chats: int, messages: int, questions: list[str],
-                         answer_timeout: float = 120) -> list[CustomerLog]:
+                         answer_timeout: float = 120, think: float = 0.0) -> list[CustomerLog]:
     """Closed-loop Telegram customers through the fake Bot API (polling)."""
 
     async def one(index: int) -> CustomerLog:
@@ -82,7 +82,7 @@ async def telegram_chats(api: FakeBotApi, chats: int, messages: int, questions: 
                 log.latencies.append(time.monotonic() - started)
             except AssertionError:
                 log.unanswered.append(text_)
-            await asyncio.sleep(1.0)  # let the rest of the turn's messages arrive
+            await asyncio.sleep(max(1.0, think))  # let the rest of the turn's messages arrive
         return log
 
     return list(await asyncio.gather(*(one(i) for i in range(chats))))
@@ -98,7 +98,7 @@ def percentile(values: list[float], p: float) -> float:
 # -- 1 Soak + 9 Backup drill under that load ----------------------------------------------
 
 async def soak(customers: int, messages: int, tg_chats: int, database: str, replicas: int | None,
-               rss_bound: tuple[float, float]) -> tuple[Result, Result]:
+               rss_bound: tuple[float, float], think: float = 0.0) -> tuple[Result, Result]:
     result, drill = Result("1 Soak"), Result("9 Backup (live)")
     questions = faq_questions()
     api = FakeBotApi()
@@ -127,9 +127,9 @@ async def soak(customers: int, messages: int, tg_chats: int, database: str, repl
                 web = asyncio.create_task(run_customers(
                     stack.url, customers, messages,
                     lambda c, n: random.Random(c * 1000 + n).choice(questions), answer_timeout=180,
-                    start_spread=20.0,
+                    start_spread=20.0, pause=think,
                 ))
-                tg = asyncio.create_task(telegram_chats(api, tg_chats, messages, questions))
+                tg = asyncio.create_task(telegram_chats(api, tg_chats, messages, questions, think=think))
                 # Family 9 on the live system: a backup half-way through the load.
                 await asyncio.sleep(30)
                 from bot.backup import backup, restore, row_counts
@@ -148,6 +148,8 @@ async def soak(customers: int, messages: int, tg_chats: int, database: str, repl
         web_audit = audit(database_url, web_logs)
         tg_audit = audit(database_url, tg_logs, channel="telegram", key="text")
         latencies = [x for log in web_logs for x in log.latencies]
+        statuses = _statuses(database_url)
+        result.notes.append(f"think time {think:g} s between a customer's messages; inbound statuses {statuses}")
         result.notes.append(f"web: {customers} customers x {messages}: {total} stored, {answered} answered in "
                             f"{elapsed:.0f} s ({total / elapsed:.1f} msg/s), p50 {percentile(latencies, .5):.1f} s "
                             f"p95 {percentile(latencies, .95):.1f} s p99 {percentile(latencies, .99):.1f} s; "
@@ -197,6 +199,22 @@ async def soak(customers: int, messages: int, tg_chats: int, database: str, repl
         else:
             shutil.rmtree(state, ignore_errors=True)
     return result, drill
+
+
+def _statuses(url: str) -> dict[str, int]:
+    from sqlalchemy import create_engine, text
+
+    from tests.reliability.load import _driver_url
+
+    engine = create_engine(_driver_url(url))
+    try:
+        with engine.connect() as connection:
+            found = {f"{r[0]}/{r[1]}": int(r[2]) for r in connection.execute(text(
+                "SELECT channel, status, count(*) FROM messages WHERE direction = 'in' GROUP BY 1, 2"))}
+            found["tickets"] = int(connection.execute(text("SELECT count(*) FROM tickets")).scalar_one())
+            return found
+    finally:
+        engine.dispose()
 
 
 def _ids(url: str) -> dict[str, set[str]]:
