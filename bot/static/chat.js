@@ -35,7 +35,8 @@
     showNotice.timer = setTimeout(function () { noticeEl.hidden = true; }, 6000);
   }
 
-  function addMessage(kind, text, who, quickReplies) {
+  // chosen: text is the title of a button we offered (the customer's echo of it).
+  function addMessage(kind, text, who, quickReplies, chosen) {
     const item = document.createElement("li");
     item.className = "msg msg--" + kind;
     const label = document.createElement("span");
@@ -44,7 +45,8 @@
     item.appendChild(label);
     const body = document.createElement("span");
     body.className = "msg__text";
-    body.textContent = text;
+    if (chosen) showTitle(body, text, false);
+    else body.textContent = text;
     item.appendChild(body);
     if (quickReplies && quickReplies.length) {
       quickReplies.forEach(function (reply) { offered.set(reply.payload, reply.title); });
@@ -71,28 +73,47 @@
     button.setAttribute("aria-pressed", "true");
   }
 
-  // A leading thumbs-up / thumbs-down in a button's title (the FAQ feedback buttons) is drawn
-  // as an inline SVG thumb: a browser without an emoji font shows an empty box instead. The
-  // whole title stays the button's accessible name.
+  // Our FAQ feedback buttons' titles (actions/offers.py: "\u{1F44D} Helpful") start with a
+  // thumbs-up or thumbs-down emoji; a browser without an emoji font draws an empty box for it.
+  // On the buttons and in the customer's echo of the choice the thumb is an inline SVG and the
+  // words stay text. Only titles of buttons we offered get this: emoji a customer types are
+  // left to the font stack (chat.css ends it with emoji fonts).
   const THUMBS = { "\u{1F44D}": "up", "\u{1F44E}": "down" };
-  function labelButton(button, title) {
-    const chars = Array.from(title);
+  const EMOJI_TAIL = /^[\uFE0F\u{1F3FB}-\u{1F3FF}]+/u; // variation selector, skin tones
+
+  function thumbOf(title) {
+    const chars = Array.from(title || "");
     const direction = THUMBS[chars[0]];
-    if (!direction) { button.textContent = title; return; }
+    if (!direction) return null;
+    return { direction: direction, words: chars.slice(1).join("").replace(EMOJI_TAIL, "").trim() };
+  }
+
+  // label: the icon's accessible name where the text around it has none (the echo);
+  // omitted on a button, whose aria-label already holds the whole title.
+  function thumbIcon(direction, label) {
     const NS = "http://www.w3.org/2000/svg";
     const icon = document.createElementNS(NS, "svg");
     icon.setAttribute("viewBox", "0 0 18 16");
     icon.setAttribute("width", "16");
     icon.setAttribute("height", "14");
-    icon.setAttribute("aria-hidden", "true");
+    icon.setAttribute("focusable", "false");
+    if (label) { icon.setAttribute("role", "img"); icon.setAttribute("aria-label", label); }
+    else icon.setAttribute("aria-hidden", "true");
     icon.setAttribute("class", "thumb thumb--" + direction);
     const path = document.createElementNS(NS, "path");
     path.setAttribute("d", "M1 7h3v8H1z M5 7l3-6c1.2 0 2 .8 2 2v3h4.5c.9 0 1.5.8 1.3 1.7l-1.2 6c-.2.8-.8 1.3-1.6 1.3H5z");
     path.setAttribute("fill", "currentColor");
     if (direction === "down") path.setAttribute("transform", "rotate(180 9 8)");
     icon.appendChild(path);
-    button.setAttribute("aria-label", title);
-    button.append(icon, " " + chars.slice(1).join("").trim());
+    return icon;
+  }
+
+  // A button or an echo bubble showing a title we offered: SVG thumb + words, or the title.
+  function showTitle(node, title, forButton) {
+    const thumb = thumbOf(title);
+    if (!thumb) { node.textContent = title; return; }
+    if (forButton) node.setAttribute("aria-label", title);
+    node.replaceChildren(thumbIcon(thumb.direction, forButton ? null : "Thumbs " + thumb.direction), " " + thumb.words);
   }
 
   function replyGroup(replies) {
@@ -104,7 +125,7 @@
     replies.forEach(function (reply) {
       const button = document.createElement("button");
       button.type = "button";
-      labelButton(button, reply.title);
+      showTitle(button, reply.title, true);
       button.addEventListener("click", function () {
         if (once) answerOnce(group, button);
         send(reply.payload, reply.title);
@@ -188,7 +209,7 @@
   function send(text, shownAs) {
     if (!text.trim()) { showNotice("Empty message ignored."); return; }
     const id = newId();
-    const element = addMessage("in", shownAs || text, "You");
+    const element = addMessage("in", shownAs || text, "You", null, Boolean(shownAs));
     element.classList.add("msg--pending");
     pending.set(id, { text: text, element: element });
     if (ready) emitMessage(id, text);
@@ -214,7 +235,10 @@
   });
   socket.on("history", function (data) {
     (data.messages || []).forEach(function (m) {
-      if ((m.metadata || {}).direction === "in") addMessage("in", offered.get(m.text) || m.text, "You");
+      if ((m.metadata || {}).direction === "in") {
+        const title = offered.get(m.text);
+        addMessage("in", title || m.text, "You", null, Boolean(title));
+      }
       else renderBot(m);
     });
   });

@@ -65,6 +65,50 @@
     return svg;
   }
 
+  // Our FAQ feedback buttons' titles (actions/offers.py: "\u{1F44D} Helpful") start with a
+  // thumbs-up or thumbs-down emoji; a browser without an emoji font draws an empty box for it.
+  // On the buttons and in the customer's echo of the choice the thumb is an inline SVG and the
+  // words stay text (same drawing as the chat page, chat.js). Only titles of buttons we offered
+  // get this: emoji a customer types are left to the font stack (widget.css).
+  const THUMBS = { "\u{1F44D}": "up", "\u{1F44E}": "down" };
+  const EMOJI_TAIL = /^[\uFE0F\u{1F3FB}-\u{1F3FF}]+/u; // variation selector, skin tones
+
+  function thumbOf(title) {
+    const chars = Array.from(title || "");
+    const direction = THUMBS[chars[0]];
+    if (!direction) return null;
+    return { direction: direction, words: chars.slice(1).join("").replace(EMOJI_TAIL, "").trim() };
+  }
+
+  // label: the icon's accessible name where the text around it has none (the echo);
+  // omitted on a button, whose aria-label already holds the whole title.
+  function thumbIcon(direction, label) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 18 16");
+    svg.setAttribute("width", "16");
+    svg.setAttribute("height", "14");
+    svg.setAttribute("focusable", "false");
+    if (label) { svg.setAttribute("role", "img"); svg.setAttribute("aria-label", label); }
+    else svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "thumb thumb--" + direction);
+    const shape = document.createElementNS(ns, "path");
+    shape.setAttribute("d", "M1 7h3v8H1z M5 7l3-6c1.2 0 2 .8 2 2v3h4.5c.9 0 1.5.8 1.3 1.7l-1.2 6c-.2.8-.8 1.3-1.6 1.3H5z");
+    shape.setAttribute("fill", "currentColor");
+    if (direction === "down") shape.setAttribute("transform", "rotate(180 9 8)");
+    svg.appendChild(shape);
+    return svg;
+  }
+
+  // A button or an echo bubble showing a title we offered: SVG thumb + words, or the title.
+  function showTitle(node, title, forButton) {
+    const thumb = thumbOf(title);
+    if (!thumb) { node.textContent = title; return node; }
+    if (forButton) node.setAttribute("aria-label", title);
+    node.replaceChildren(thumbIcon(thumb.direction, forButton ? null : "Thumbs " + thumb.direction), " " + thumb.words);
+    return node;
+  }
+
   // The times the team promises ("at the latest by ...") read in the customer's clock.
   function customerTimeZone() {
     try { return Intl.DateTimeFormat().resolvedOptions().timeZone || null; } catch (e) { return null; }
@@ -192,10 +236,11 @@
     showNotice.timer = setTimeout(function () { notice.hidden = true; }, 6000);
   }
 
-  function addMessage(kind, text, who, replies, id) {
+  // chosen: text is the title of a button we offered (the customer's echo of it).
+  function addMessage(kind, text, who, replies, id, chosen) {
+    const body = chosen ? showTitle(el("span", { class: "text" }), text, false) : el("span", { class: "text", text: text });
     const item = el("li", { class: "msg msg--" + kind, "data-id": id || null }, [
-      el("span", { class: "who", text: who }),
-      el("span", { class: "text", text: text }),
+      el("span", { class: "who", text: who }), body,
     ]);
     if (replies && replies.length) item.appendChild(replyGroup(replies));
     log.appendChild(item);
@@ -208,8 +253,8 @@
     const once = replies.every(function (r) { return SURVEY.test(r.payload || ""); });
     replies.forEach(function (reply) {
       offered.set(reply.payload, reply.title);
-      group.appendChild(el("button", {
-        type: "button", text: reply.title,
+      group.appendChild(showTitle(el("button", {
+        type: "button",
         onclick: function (event) {
           if (once) {
             group.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
@@ -217,7 +262,7 @@
           }
           send(reply.payload, reply.title);
         },
-      }));
+      }), reply.title, true));
     });
     return group;
   }
@@ -255,7 +300,8 @@
       const meta = m.metadata || {};
       if (meta.direction === "in") {
         if (meta.client_message_id) stored.add(meta.client_message_id);
-        addMessage("in", offered.get(m.text) || m.text, "You");
+        const title = offered.get(m.text);
+        addMessage("in", title || m.text, "You", null, null, Boolean(title));
       } else {
         renderBot(m);
         if (meta.id > seen) unread += 1;
@@ -324,7 +370,7 @@
   function send(text, shownAs) {
     if (!text.trim()) { showNotice("Empty message ignored."); return; }
     const id = newId();
-    const element = addMessage("in", shownAs || text, "You");
+    const element = addMessage("in", shownAs || text, "You", null, null, Boolean(shownAs));
     element.classList.add("msg--pending");
     pending.set(id, { text: text, element: element });
     connect();

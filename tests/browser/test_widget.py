@@ -80,7 +80,9 @@ def test_a_customer_chats_on_the_shops_site(shop: tuple[Gateway, str, str], brow
     expect(helpful).to_be_visible()
     expect(answer.get_by_role("button", name="👎 Not helpful")).to_be_visible()
     helpful.click()
-    expect(dialog.locator(".msg--in").last).to_have_text(re.compile("👍 Helpful"))
+    # The echo draws the thumb as an SVG (no emoji font needed): tests/browser/test_feedback_icons_widget.py
+    expect(dialog.locator(".msg--in").last).to_have_text(re.compile("Helpful"))
+    expect(dialog.locator(".msg--in").last.locator("svg.thumb--up")).to_have_count(1)
     expect(dialog.locator(".msg--out", has_text=THANKS)).to_be_visible(timeout=15_000)
 
     # HTML typed by a customer is text.
