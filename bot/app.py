@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
-from staff.auth.components import build_auth
+from staff.auth.components import AuthComponents, build_auth
+from bot.agent_names import AgentNames
 from bot.channels.base import CustomerChannel
 from bot.channels.telegram import (
     TelegramChannel,
@@ -76,8 +77,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     handoff = Handoff(load_handoff_policy(settings))
     console = SocketConsole(sio, auth, handoff.policy.agent_grace.total_seconds(),
                             connections=shared.console_connections())
-    agent_names: dict[int, str] = {}
-    agent_name = lambda agent_id: agent_names.get(agent_id, "An agent")  # noqa: E731
+    # Read from the users table (cached briefly), not filled per replica: a customer on any
+    # replica reads the name of an agent whose console is connected to another one.
+    agent_name = AgentNames(lambda agent_id: _display_name(auth, agent_id))
     # The consoles hear of ticket changes; a web customer also sees an agent join and type.
     signals = AgentSignals(console, web, agent_name)
     desk = HelpDesk(handoff, sessions, store, channels, signals, agent_names=agent_name,
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     async def agent_back(agent_id: int) -> None:
         user = await auth.users.run(lambda: auth.users.get(agent_id))
         if user is not None:
-            agent_names[agent_id] = user.display_name
+            agent_name.remember(agent_id, user.display_name)
         # A console (re)connected, e.g. after a gateway restart: the agent is here again,
         # so the disconnect grace that started when they went offline stops.
         await desk.set_presence(agent_id, "online")
@@ -208,6 +210,12 @@ async def _upkeep(
             await pipeline.sweep_unanswered()
         except Exception:
             logger.exception("sweep of unanswered messages failed")
+
+
+async def _display_name(auth: AuthComponents, agent_id: int) -> str | None:
+    """An agent's display name from the users table, read in a worker thread."""
+    user = await auth.users.run(lambda: auth.users.get(agent_id))
+    return user.display_name if user is not None else None
 
 
 async def _agent_gone(desk: HelpDesk, agent_id: int) -> None:

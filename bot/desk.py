@@ -89,6 +89,10 @@ def load_handoff_policy(settings: Any) -> HandoffPolicy:
         return HandoffPolicy.from_dict(yaml.safe_load(handle) or {})
 
 
+async def _anonymous_agent(agent_id: int) -> str:
+    return "An agent"
+
+
 class HelpDesk:
     def __init__(
         self,
@@ -97,7 +101,7 @@ class HelpDesk:
         store: TranscriptStore,
         channels: dict[str, CustomerChannel],
         console: ConsoleEvents,
-        agent_names: Callable[[int], str] | None = None,
+        agent_names: Callable[[int], Awaitable[str]] | None = None,
         deliveries: SerialExecutor | None = None,
     ) -> None:
         self.handoff = handoff
@@ -105,7 +109,9 @@ class HelpDesk:
         self._store = store
         self._channels = channels
         self._console = console
-        self._agent_names = agent_names or (lambda agent_id: "An agent")
+        # The display name customers are told (bot/agent_names.py reads it from the users
+        # table, so it does not depend on which replica the agent's console is on).
+        self._agent_names = agent_names or _anonymous_agent
         self._notified_positions: dict[int, int] = {}
         # Messages to one conversation leave in the order they were stored, whether or not
         # their sender waits for the delivery (an agent's reply does not, see agent_message).
@@ -322,7 +328,7 @@ class HelpDesk:
     async def claim(self, ticket_id: int, agent_id: int) -> TicketSummary:
         ticket = await self.run(lambda s: self.summary(s, self.handoff.claim(s, ticket_id, agent_id)))
         self._notified_positions.pop(ticket_id, None)
-        name = self._agent_names(agent_id)
+        name = await self._agent_names(agent_id)
         await self.tell_customer(ticket.conversation_id, ticket.channel, [OutboundDraft(
             text=f"{name} from our support team has joined the chat.", author="system")])
         await self.after_ticket_change(ticket)
@@ -384,7 +390,7 @@ class HelpDesk:
 
         ticket = await self.run(work)
         await self.tell_customer(ticket.conversation_id, ticket.channel, [OutboundDraft(
-            text=f"You're now chatting with {self._agent_names(to_agent)}.", author="system")])
+            text=f"You're now chatting with {await self._agent_names(to_agent)}.", author="system")])
         await self.after_ticket_change(ticket)
         return ticket
 

@@ -231,7 +231,7 @@ class AgentSignals:
     once the desk exists (``ticket_holders(desk)``), since the desk is built with this.
     """
 
-    def __init__(self, console: ConsoleEvents, web: WebChannel, agent_names: Callable[[int], str]) -> None:
+    def __init__(self, console: ConsoleEvents, web: WebChannel, agent_names: Callable[[int], Awaitable[str]]) -> None:
         self._console = console
         self._web = web
         self._agent_names = agent_names
@@ -251,13 +251,13 @@ class AgentSignals:
         if holder.agent_id is None:
             await self._web.agent_signal(holder.conversation_id, "left", None)
         else:
-            await self._web.agent_signal(holder.conversation_id, "joined", self._agent_names(holder.agent_id))
+            await self._web.agent_signal(holder.conversation_id, "joined", await self._agent_names(holder.agent_id))
 
     async def agent_typing(self, agent_id: int, ticket_id: int) -> None:
         """From the console: only the agent holding a web chat can show as typing in it."""
         holder = await self._web_holder(ticket_id)
         if holder is not None and holder.agent_id == agent_id:
-            await self._web.agent_signal(holder.conversation_id, "typing", self._agent_names(agent_id))
+            await self._web.agent_signal(holder.conversation_id, "typing", await self._agent_names(agent_id))
 
     async def _web_holder(self, ticket_id: int) -> TicketHolder | None:
         if self.holder is None:
@@ -331,13 +331,13 @@ def ticket_holders(desk: HelpDesk) -> Callable[[int], Awaitable[TicketHolder | N
 
 
 def conversation_agents(
-    desk: HelpDesk, agent_names: Callable[[int], str]
+    desk: HelpDesk, agent_names: Callable[[int], Awaitable[str]]
 ) -> Callable[[str], Awaitable[str | None]]:
     """``WebChannel.agent_of``: who holds a conversation (one small read per history)."""
 
     async def agent_of(conversation_id: str) -> str | None:
         owner = await desk.run(lambda session: desk.handoff.owner_of(session, conversation_id))
-        return agent_names(owner.agent_id) if owner.agent_id is not None else None
+        return await agent_names(owner.agent_id) if owner.agent_id is not None else None
 
     return agent_of
 
