@@ -2,8 +2,11 @@
 
 A thin adapter: it reads the question from the tracker, asks knowledge_base, and turns
 the decision into messages. The decision's trail (faq id, score, top-3, rule) travels in
-each bot message's metadata under "helpline", where the gateway stores it. Two fallbacks
-in a row offer a human (the offer's button carries the reason "repeated_fallback").
+each bot message's metadata under "helpline", where the gateway stores it.
+
+Misses: a fallback, or "None of these" under the suggestion buttons. Two misses in a row
+offer a human (the offer's button carries the reason "repeated_fallback"). Showing the
+buttons is not a miss; an answer or a chosen suggestion resets the count.
 """
 
 from __future__ import annotations
@@ -28,7 +31,14 @@ FALLBACK = (
     "Sorry, I don't have an answer for that yet. Could you rephrase your question, "
     "or ask about orders, delivery, returns, payment, invoices or your account?"
 )
+NONE_OF_THESE_REPLY = (
+    "Sorry those weren't it. Could you tell me a bit more, in other words? "
+    "You can also ask about orders, delivery, returns, payment, invoices or your account."
+)
 FALLBACKS_BEFORE_OFFER = 2
+# The "None of these" button's faq_id: parentheses cannot occur in an FAQ id, so a
+# customer's rejection of the suggestions can never be mistaken for a choice.
+NONE_SELECTED = "(none)"
 
 
 def understood(tracker: Tracker) -> dict[str, Any]:
@@ -43,7 +53,18 @@ def selected_faq_id(tracker: Tracker) -> str | None:
     return str(value) if value else None
 
 
-def fallback(dispatcher: CollectingDispatcher, tracker: Tracker, trail: dict[str, Any]) -> list[dict[str, Any]]:
+def suggestion_buttons(decision: Decision) -> list[dict[str, str]]:
+    """The best two candidates, the third only if it also clears the suggestion floor, then "None of these"."""
+    floor = decision.details.get("suggest_floor")
+    shown = [c for i, c in enumerate(decision.candidates[:3]) if i < 2 or floor is None or c.score >= floor]
+    buttons = [{"title": c.question, "payload": payload("faq_select", faq_id=c.faq_id)} for c in shown]
+    buttons.append({"title": NONE_OF_THESE, "payload": payload("faq_select", faq_id=NONE_SELECTED)})
+    return buttons
+
+
+def fallback(
+    dispatcher: CollectingDispatcher, tracker: Tracker, trail: dict[str, Any], text: str = FALLBACK
+) -> list[dict[str, Any]]:
     streak = int(tracker.get_slot("fallback_streak") or 0) + 1
     if is_negative(tracker.latest_message.get("text") or ""):
         # An upset customer the bot cannot help should not be asked to rephrase.
@@ -58,7 +79,7 @@ def fallback(dispatcher: CollectingDispatcher, tracker: Tracker, trail: dict[str
             helpline={"faq_trail": {**trail, "offer": "human"}},
         )
         return [SlotSet("fallback_streak", 0)]
-    dispatcher.utter_message(text=FALLBACK, helpline={"faq_trail": trail})
+    dispatcher.utter_message(text=text, helpline={"faq_trail": trail})
     return [SlotSet("fallback_streak", streak)]
 
 
@@ -71,6 +92,9 @@ class ActionAnswerFaq(Action):
     ) -> list[dict[str, Any]]:
         kb = await provider.get()
         chosen = selected_faq_id(tracker)
+        if chosen == NONE_SELECTED:
+            return fallback(dispatcher, tracker, {"rule": "none_of_these", "faq_id": None, **understood(tracker)},
+                            NONE_OF_THESE_REPLY)
         if chosen is not None:
             entry = kb.get(chosen)
             if entry is None:
@@ -92,11 +116,7 @@ class ActionAnswerFaq(Action):
             )
             return [SlotSet("fallback_streak", 0)]
         if decision.rule == "suggest" and decision.candidates:
-            buttons = [
-                {"title": c.question, "payload": payload("faq_select", faq_id=c.faq_id)}
-                for c in decision.candidates[:3]
-            ]
-            buttons.append({"title": NONE_OF_THESE, "payload": payload("deny")})
-            dispatcher.utter_message(text=SUGGEST_PROMPT, buttons=buttons, helpline={"faq_trail": trail})
+            dispatcher.utter_message(text=SUGGEST_PROMPT, buttons=suggestion_buttons(decision),
+                                     helpline={"faq_trail": trail})
             return []
         return fallback(dispatcher, tracker, trail)

@@ -15,7 +15,7 @@ from .conflicts import ConflictReport, find_conflicts
 from .encoder import DEFAULT_MODEL, MAX_QUERY_CHARS, Encoder, canonical_model_name, load_encoder
 from .manifest import Manifest
 from .policy import Thresholds
-from .records import RULE_EMPTY_INDEX, RULE_EMPTY_QUERY, Candidate, Decision, FaqEntry
+from .records import RULE_EMPTY_INDEX, RULE_EMPTY_QUERY, RULE_SUGGEST, Candidate, Decision, FaqEntry
 from .scoring import rank
 from .source import content_hash, load_faq_dir
 from .store import IndexLoadError, Snapshot, load_snapshot, pointer_stamp, read_current_manifest
@@ -181,6 +181,9 @@ class KnowledgeBase:
         rule = self.thresholds.decide(ranking.top_score, ranking.runner_up)
         faq = snapshot.entries[ranking.faq_positions[0]] if rule == "answer" else None
         details["margin"] = round(ranking.top_score - ranking.runner_up, 4)
+        if rule == RULE_SUGGEST:
+            # Buttons below this score are not worth showing (actions/faq.py keeps the best two).
+            details["suggest_floor"] = self.thresholds.suggest
         details["ms"] = round((time.perf_counter() - started) * 1000, 2)
         return Decision(rule, faq, ranking.top_score, candidates, self.model, version, details)
 

@@ -18,8 +18,18 @@ logger = logging.getLogger(__name__)
 # balanced objective over CLINC150 dev and BANKING77 with 17 intents held out as near-domain
 # out-of-scope. Re-derived whenever the encoder's training changes: 0.68 / 0 with the pairs
 # objective, 0.57 / 0.06 with prototypes, 0.545 / 0.05 with ids as phrasings and noisy
-# copies. suggest: between the calibrated suggest thresholds of those sets (~0.30-0.33).
-DEFAULT_THRESHOLDS = Thresholds(answer=0.545, suggest=0.32, margin=0.05, score=SCORE_NAME, source="default")
+# copies.
+# clear_answer/clear_margin (a clear winner is answered from 0.35): scripts/kb/decision_sweep.py
+# on half of the demo FAQ's evaluation set plus CLINC150 out-of-scope questions, with at most
+# 2% wrong answers and 95% of out-of-scope questions rejected; checked on the other half and
+# on data/faq_eval/bitext_heldout.csv, never used to choose.
+# suggest: the floor below which buttons are not worth showing. On the demo's held-out
+# questions plus CLINC150 out-of-scope ones, 0.12 keeps buttons for 91% of the unanswered
+# in-scope questions whose FAQ is in the top three (0.32 kept 49%) and shows them for 14% of
+# out-of-scope questions (0.32: 3%): the largest difference between the two (Youden's J),
+# and what `kb calibrate`'s own rule (90% of useful buttons kept) gives there.
+DEFAULT_THRESHOLDS = Thresholds(answer=0.545, suggest=0.12, margin=0.05, score=SCORE_NAME, source="default",
+                                clear_answer=0.35, clear_margin=0.25)
 
 
 def default_thresholds() -> Thresholds:

@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import csv
 import json
+import os
 import sys
 import tempfile
 import time
@@ -209,6 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         from bot.local_stack import make_stack
 
+        # Every message opens a new conversation from 127.0.0.1: lift the per-IP limit on
+        # new conversations for this throwaway stack (make_stack passes the environment on).
+        os.environ["HELPLINE_CHAT_NEW_CONVERSATIONS_PER_IP"] = "0"
         with tempfile.TemporaryDirectory(prefix="helpline-eval-") as state:
             stack = make_stack(Path(state))
             try:

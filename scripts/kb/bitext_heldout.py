@@ -55,6 +55,13 @@ FAQ_OF_INTENT = {
     "switch_account": "account_privacy.switch_account",
     "review": "contact.feedback",
 }
+# Bitext's delivery_options also holds "can I order from Toronto?" / "shipping to Seattle",
+# which the demo answers in delivery.countries; its check_refund_policy holds "how long do
+# refunds take", answered by returns_refunds.timing.
+REFINED = (
+    ("delivery.options", re.compile(r"\b((?i:order from)|from [A-Z]|to [A-Z])"), "delivery.countries"),
+    ("returns_refunds.policy", re.compile(r"\bhow lo\w*g\b", re.I), "returns_refunds.timing"),
+)
 ESCALATION_OF_INTENT = {"complaint": "complaint", "contact_human_agent": "request_human"}
 
 ACCOUNT_TYPES = re.compile(r"\b(freemium|free|standard|pro|premium|gold|platinum|personal|business)\b", re.I)
@@ -70,6 +77,13 @@ def template(text: str) -> str:
     text = re.sub(r"\bbc(?=\d)", "", text)
     text = re.sub(r"[$€]?\d[\d,.]*", "N", text)
     return " ".join(re.sub(r"[^\w ]", " ", text).split())
+
+
+def refine(label: str, text: str) -> str:
+    for broad, pattern, narrow in REFINED:
+        if label == broad and pattern.search(text):
+            return narrow
+    return label
 
 
 def known_texts() -> set[str]:
@@ -123,7 +137,7 @@ def main() -> None:
                 continue
             seen.add(key)  # one utterance per template within this file as well
             target = faq_rows if intent in FAQ_OF_INTENT else escalation_rows
-            target.append((adapt(raw, rng), label))
+            target.append((adapt(raw, rng), refine(label, raw)))
             picked += 1
     for name, header, rows in (("bitext_heldout.csv", ["text", "faq_id"], faq_rows),
                                ("bitext_escalation.csv", ["text", "expected"], escalation_rows)):

@@ -10,6 +10,7 @@ be re-scored on every set in seconds. `demo` is the FAQ folder with data/faq_eva
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,9 @@ from knowledge_base.facade import KnowledgeBase
 from knowledge_base.source import content_hash, load_faq_csv, load_queries_csv
 
 DATA = Path(".cache/kb-data")
-OUT = Path(".cache/kb-exp/adapted")
+# HELPLINE_KB_ADAPT=0 (frozen encoder, a much cheaper build) gets its own cache and index folders.
+FROZEN = os.environ.get("HELPLINE_KB_ADAPT", "").strip() == "0"
+OUT = Path(".cache/kb-exp/frozen" if FROZEN else ".cache/kb-exp/adapted")
 SETS = {
     "demo": (None, Path("data/faq_eval/queries.csv")),
     "demo_bitext": (None, Path("data/faq_eval/bitext_heldout.csv")),
@@ -33,16 +36,19 @@ SETS = {
 
 def open_kb(faq: Path | None) -> KnowledgeBase:
     if faq is None:
-        return KnowledgeBase.open(faq_dir=Path("data/faq"), index_dir=Path("var/kb"), progress=True)
-    entries = load_faq_csv(faq)
-    return KnowledgeBase.from_entries(entries, index_dir=Path("var/kb-eval") / content_hash(entries)[:16], progress=True)
+        return KnowledgeBase.open(faq_dir=Path("data/faq"), index_dir=index_dir_of("demo"), progress=True)
+    return KnowledgeBase.from_entries(load_faq_csv(faq), index_dir=_eval_dir(faq), progress=True)
+
+
+def _eval_dir(faq: Path) -> Path:
+    return Path("var/kb-eval") / (content_hash(load_faq_csv(faq))[:16] + ("-frozen" if FROZEN else ""))
 
 
 def index_dir_of(name: str) -> Path:
     faq, _ = SETS[name]
     if faq is None:
-        return Path("var/kb")
-    return Path("var/kb-eval") / content_hash(load_faq_csv(faq))[:16]
+        return Path("var/kb-frozen" if FROZEN else "var/kb")
+    return _eval_dir(faq)
 
 
 def main() -> None:
