@@ -92,7 +92,7 @@ class Staff:
 
 
 def sign_in(url: str, role: str, user_id: int | None) -> Staff:
-    http = httpx.Client(base_url=url, timeout=30)
+    http = httpx.Client(base_url=url, timeout=120)  # generous: CI machines are shared
     staff = Staff(role, http, user_id=user_id)
     if role == "anonymous":
         return staff
