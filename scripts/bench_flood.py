@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -153,7 +154,7 @@ async def measure(url: str, args: argparse.Namespace, label: str) -> None:
     during = await normal_latencies(url, args.questions, args.pause, "during")
     stop.set()
     outcome = await flood_task
-    print(f"{label}:")
+    print(f"{label}:", flush=True)
     print(f"  normal customer alone       {summary(before)}")
     print(f"  normal customer, flood on   {summary(during)}")
     print(f"  flood of {args.flood}: " + ", ".join(f"{k} {v}" for k, v in sorted(outcome.items())))
@@ -181,6 +182,8 @@ def run_gateway(folder: Path, rasa_port: int, limits: dict[str, str]) -> tuple[s
 
 
 def main() -> None:
+    # A stop from outside (timeout, Ctrl-C) still ends the gateway and the stand-in Rasa.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--flood", type=int, default=1000, help="messages the flooder sends at most (cap 2000)")
     parser.add_argument("--questions", type=int, default=15, help="questions the normal customer asks per phase")
