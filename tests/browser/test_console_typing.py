@@ -24,8 +24,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 REPLY = "Hi there, I am Ana and I am looking into your parcel right now."
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    # One per test: a new ticket goes straight to an agent who is still online (within the
+    # grace period of an earlier test's console), and these tests need it in the queue.
     with gateway_in_thread(tmp_path_factory.mktemp("console-typing")) as running:
         yield running
 
@@ -100,3 +102,38 @@ def test_typing_right_after_claim_sends_the_whole_reply(gateway: Gateway, browse
     expect(console.locator(".transcript li").last).to_contain_text(REPLY)
     customer.context.close()
     console.context.close()
+
+
+def test_a_draft_stays_with_its_ticket(gateway: Gateway, browser: Browser) -> None:  # noqa: F811
+    first = customer_asks_for_a_person(gateway, browser, "human please, my invoice is wrong")
+    second = customer_asks_for_a_person(gateway, browser, "human please, I was charged twice")
+    console = signed_in_console(gateway, browser, "ben.typing@example.com")
+    expect(console.locator("#queue button")).to_have_count(2)
+    a, b = (console.locator("#queue button").nth(i).get_attribute("data-ticket") for i in range(2))
+    console.locator(f'#queue button[data-ticket="{a}"]').click()
+    console.get_by_role("button", name="Claim").click()
+    reply = console.get_by_label("Reply to the customer")
+    reply.press_sequentially("Draft for the first customer", delay=5)
+
+    # Before, the text in the box went along into the next ticket opened, ready to be sent
+    # to the wrong customer.
+    console.locator(f'#queue button[data-ticket="{b}"]').click()
+    expect(console.locator(".ticket-head h2")).not_to_contain_text(console.locator(f'#mine button[data-ticket="{a}"] strong').inner_text())
+    console.get_by_role("button", name="Claim").click()
+    expect(reply).to_have_value("")
+    console.locator(f'#mine button[data-ticket="{a}"]').click()
+    expect(reply).to_have_value("Draft for the first customer")
+    console.locator(f'#mine button[data-ticket="{b}"]').click()  # both chats are the agent's now
+    expect(console.locator(".ticket-head h2")).to_contain_text(console.locator(f'#mine button[data-ticket="{b}"] strong').inner_text())
+    expect(reply).to_have_value("")
+    console.locator(f'#mine button[data-ticket="{a}"]').click()
+    expect(reply).to_have_value("Draft for the first customer")
+
+    # A note once added is not kept as a draft by the redraw that shows it.
+    note = console.get_by_label("Add a note (not shown to the customer)")
+    note.fill("Checked the invoice run")
+    console.get_by_role("button", name="Add note").click()
+    expect(console.locator("#notes")).to_contain_text("Checked the invoice run")
+    expect(note).to_have_value("")
+    for page in (first, second, console):
+        page.context.close()
