@@ -105,6 +105,8 @@ async def soak(customers: int, messages: int, tg_chats: int, database: str, repl
     api_port = free_port_for()
     api.url = f"http://127.0.0.1:{api_port}"
     postgres = redis = None
+    if replicas:
+        database = "postgres"  # replicas refuse to start without PostgreSQL and Redis
     state = Path(tempfile.mkdtemp(prefix="helpline-soak-"))
     try:
         if database == "postgres" or replicas:
