@@ -22,6 +22,7 @@ from staff.auth.dependencies import AuthenticatedUser
 from staff.pages import page_response
 from staff.console.events import message_json
 from bot.desk import HelpDesk
+from bot.transcript.button_titles import display_texts
 from bot.transcript.store import TranscriptStore
 from bot.http_types import PlainText, RowId
 from handoff.errors import Conflict, Forbidden, HandoffError, NotFound
@@ -71,6 +72,14 @@ class SuggestionClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def with_display_text(body: dict[str, Any], shown: str | None) -> dict[str, Any]:
+    # A button press is stored as its payload; agents read the button's title instead
+    # ("text" keeps the payload for API clients).
+    if shown is not None:
+        body["display_text"] = shown
+    return body
 
 
 def handoff_error(exc: HandoffError) -> HTTPException:
@@ -134,7 +143,8 @@ def build_console_router(
         body["assignee_name"] = people.get(t.assignee_id) if t.assignee_id else None
         return {
             "ticket": body,
-            "messages": [message_json(m) for m in messages],
+            "messages": [with_display_text(message_json(m), shown)
+                         for m, shown in zip(messages, display_texts(messages))],
             "notes": [{"author": people.get(n["author_id"], "agent"), "text": n["text"], "at": n["at"]}
                       for n in data["notes"]],
             "events": data["events"],

@@ -36,6 +36,7 @@ from staff.review.filters import (
     search_words,
 )
 from staff.review.models import ConversationReview, ConversationTag, ReviewComment
+from bot.transcript.button_titles import display_texts
 from bot.transcript.models import Conversation, Message
 from handoff.lifecycle import CloseReason
 from handoff.models import ConversationOwner, Ticket, TicketEvent, TicketNote, ticket_number
@@ -278,9 +279,11 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
-def message_json(m: Message) -> dict[str, Any]:
+def message_json(m: Message, shown: str | None = None) -> dict[str, Any]:
+    """A message as supervisors read it; ``shown`` is the title of the button a customer
+    pressed (``text`` keeps the payload for exports and auditing)."""
     trail = redact_json(m.faq_trail) if m.faq_trail else None
-    return {
+    body = {
         "id": m.id,
         "at": m.created_at.isoformat(),
         "direction": m.direction,
@@ -297,6 +300,9 @@ def message_json(m: Message) -> dict[str, Any]:
         "error": m.error,
         "buttons": redact_json(m.buttons) if m.buttons else None,
     }
+    if shown is not None:
+        body["display_text"] = redact(shown)
+    return body
 
 
 def _actor(kind: str, actor_id: str | None, names: dict[int, str]) -> str:
@@ -350,7 +356,7 @@ def transcript(session: Session, conversation_id: str) -> dict[str, Any] | None:
             "owner": {"owner": owner.owner if owner else "bot",
                       "agent_name": names.get(owner.agent_id) if owner and owner.agent_id else None},
         },
-        "messages": [message_json(m) for m in messages],
+        "messages": [message_json(m, shown) for m, shown in zip(messages, display_texts(messages))],
         "tickets": [{
             "id": t.id, "number": number[t.id], "reason": t.reason, "category": t.category,
             "priority": t.priority, "status": t.status, "close_reason": t.close_reason,

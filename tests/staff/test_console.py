@@ -252,3 +252,55 @@ async def test_a_gateway_restart_loses_no_ticket_and_no_message(tmp_path: Path, 
         assert (await again.next_of("bot_uttered"))["text"] == "Eve here, let me check."
         await again.close()
         await eve.http.aclose()
+
+
+FEEDBACK_PRESS = '/feedback{"helpful":"yes","faq_id":"returns_refunds.timing"}'
+
+
+def offer_feedback_buttons(database_url: str, asked: str) -> None:
+    """Store the FAQ answer's feedback buttons as action_faq sends them (the scripted Rasa
+    offers none), on the conversation in which ``asked`` was written."""
+    from sqlalchemy import select
+
+    from bot.transcript.models import Message
+
+    engine = make_engine(database_url)
+    with make_session_factory(engine).begin() as session:
+        question = session.scalars(select(Message).where(Message.text == asked)).one()
+        session.add(Message(
+            conversation_id=question.conversation_id, channel=question.channel, direction="out",
+            author="bot", text="Refunds reach your account within 5 working days.", status="sent",
+            buttons=[{"title": "👍 Helpful", "payload": FEEDBACK_PRESS},
+                     {"title": "👎 Not helpful", "payload": FEEDBACK_PRESS.replace('"yes"', '"no"')}]))
+    engine.dispose()
+
+
+async def test_console_shows_the_title_of_the_button_a_customer_pressed(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_gateway(tmp_path, database_url) as gateway:
+        add_user(database_url, "fay@example.com", "Fay")
+        customer = ChatClient()
+        await customer.connect(gateway.url)
+        await customer.say("buttons")  # the scripted Rasa offers a "Yes" button (/affirm)
+        await customer.next_of("bot_uttered")
+        await customer.say("/affirm")
+        await customer.next_of("bot_uttered")
+        await customer.say("question: how long does a refund take?")
+        await customer.next_of("bot_uttered")
+        offer_feedback_buttons(database_url, "question: how long does a refund take?")
+        await customer.say(FEEDBACK_PRESS)
+        await customer.next_of("bot_uttered")
+        await customer.say("human please")
+        await customer.next_of("bot_uttered")
+
+        fay = Agent(gateway, "fay@example.com")
+        await fay.login()
+        [ticket] = (await fay.http.get("/api/queue")).json()["queue"]
+        detail = (await fay.http.get(f"/api/tickets/{ticket['id']}")).json()
+        inbound = {m["text"]: m for m in detail["messages"] if m["direction"] == "in"}
+        assert inbound[FEEDBACK_PRESS]["display_text"] == "👍 Helpful"
+        assert inbound["/affirm"]["display_text"] == "Yes"
+        assert "display_text" not in inbound["human please"]  # typed: shown as written
+        await customer.close()
+        await fay.http.aclose()

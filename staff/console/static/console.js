@@ -90,8 +90,11 @@
     if (message.faq_trail) extra.push(trailText(message.faq_trail));
     if (message.feedback) extra.push(el("div", { class: "trail" }, `feedback: ${message.feedback === "up" ? "helpful" : "not helpful"}`));
     if (message.status === "undelivered") extra.push(el("div", { class: "trail undelivered" }, "not delivered to the customer"));
-    return el("li", { class: `msg msg--${who}`, "data-message": message.id, "data-status": message.status },
-      el("span", { class: "msg__who" }, who), message.text, extra);
+    // A button press reads as the button's title (display_text); the payload stays on hover.
+    const pressed = message.display_text !== undefined && message.display_text !== null;
+    return el("li", { class: `msg msg--${who}`, "data-message": message.id, "data-status": message.status,
+                      title: pressed ? message.text : null },
+      el("span", { class: "msg__who" }, who), pressed ? message.display_text : message.text, extra);
   }
 
   // A message seen again is an update (e.g. its delivery failed after it was sent): redraw it in place.

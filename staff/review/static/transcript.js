@@ -49,8 +49,18 @@
   function messageItem(m) {
     return el("li", { class: `msg msg--${m.author}`, "data-message": String(m.id) },
       el("span", { class: "msg__who" }, `${m.author} · ${when(m.at)}`),
-      el("div", { class: "msg__text" }, m.text),
+      messageText(m),
       annotations(m));
+  }
+
+  // A button press shows the title the customer pressed; the stored payload stays on
+  // hover and as a secondary line, for auditing what the bot received.
+  function messageText(m) {
+    if (m.display_text === undefined || m.display_text === null) return el("div", { class: "msg__text" }, m.text);
+    return [
+      el("div", { class: "msg__text", title: m.text }, m.display_text),
+      el("div", { class: "msg__payload muted" }, `payload: ${m.text}`),
+    ];
   }
 
   function eventItem(e) {

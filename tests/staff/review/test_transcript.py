@@ -74,3 +74,35 @@ async def test_reads_are_audited_and_unknown_ids_are_404(world: World) -> None:
     assert (await c.get("/api/review/conversations/" + "x" * 40)).status_code == 404
     assert (await c.get("/api/review/conversations/bad%20id")).status_code == 404
     assert len(_audit(world.url, "review.read")) == 1  # nothing read, nothing logged
+
+
+FEEDBACK_PRESS = '/feedback{"helpful":"yes","faq_id":"returns_refunds.timing"}'
+
+
+async def test_button_presses_read_as_the_pressed_title_with_the_payload_kept(world: World) -> None:
+    from datetime import timedelta
+
+    from tests.staff.review.seed import EMAIL, T0, _conversation, _msg
+
+    engine = make_engine(world.url)
+    with make_session_factory(engine).begin() as session:
+        cid = _conversation(session, 900, T0)
+        _msg(session, cid, T0, "customer", "refund time")
+        _msg(session, cid, T0 + timedelta(seconds=1), "bot", "Did you mean one of these?",
+             buttons=[{"title": "How long does a refund take?",
+                       "payload": '/faq_select{"faq_id":"returns_refunds.timing"}'}])
+        _msg(session, cid, T0 + timedelta(seconds=2), "customer", '/faq_select{"faq_id":"returns_refunds.timing"}')
+        _msg(session, cid, T0 + timedelta(seconds=3), "bot", "Within 5 working days.",
+             buttons=[{"title": "👍 Helpful", "payload": FEEDBACK_PRESS}])
+        _msg(session, cid, T0 + timedelta(seconds=4), "customer", FEEDBACK_PRESS)
+        # No stored offer matches (a hand-made payload): a label from the payload, redacted.
+        _msg(session, cid, T0 + timedelta(seconds=5), "customer", '/faq_select{"faq_id":"%s"}' % EMAIL)
+    engine.dispose()
+
+    response = await world.supervisor.get(f"/api/review/conversations/{cid}")
+    assert response.status_code == 200
+    inbound = [m for m in response.json()["messages"] if m["direction"] == "in"]
+    assert [m.get("display_text") for m in inbound] == [
+        None, "How long does a refund take?", "👍 Helpful", "[email]"]
+    assert inbound[2]["text"] == FEEDBACK_PRESS  # the payload stays for auditing and exports
+    assert EMAIL not in response.text
