@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ FIRST_REPLY_SECONDS = 45.0
 # A bot turn's messages are delivered together; this much quiet means the turn is over.
 QUIET_SECONDS = 0.7
 TICKET_NOTICE = re.compile(r"Your ticket number is (HL-\d+)")
+# The gateway lets one IP open HELPLINE_CHAT_NEW_CONVERSATIONS_PER_IP (30) conversations a
+# minute; every scripted customer comes from 127.0.0.1, so the player stays below that.
+NEW_CONVERSATIONS_PER_MINUTE = 25
 
 FORM_QUESTIONS = {
     "complaint_details": ASK_DETAILS,
@@ -104,6 +108,13 @@ class Player:
         self.url = url
         self.database_url = database_url
         self.answers = faq_answers()
+        self._opened: list[float] = []
+
+    async def _pace(self) -> None:
+        self._opened = [t for t in self._opened if time.monotonic() - t < 60]
+        if len(self._opened) >= NEW_CONVERSATIONS_PER_MINUTE:
+            await asyncio.sleep(60 - (time.monotonic() - self._opened[0]) + 0.1)
+        self._opened.append(time.monotonic())
 
     async def replies(self, client: ChatClient) -> list[dict[str, Any]]:
         got = [await client.next_of("bot_uttered", timeout=FIRST_REPLY_SECONDS)]
@@ -125,6 +136,7 @@ class Player:
 
     async def play(self, conversation: Conversation) -> Outcome:
         outcome = Outcome(conversation)
+        await self._pace()
         client = ChatClient()
         signed = await client.connect(self.url)
         conversation_id = signed.split(".")[0]
