@@ -22,6 +22,7 @@ from tests.staff.test_console import PASSWORD, add_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
+FEEDBACK_PRESS = '/feedback{"helpful":"yes","faq_id":"returns_refunds.timing"}'
 MARKUP = "<img src=x onerror=\"window.hacked=1\"> <b id='injected'>bold</b>"
 
 
@@ -40,6 +41,14 @@ def gateway(tmp_path: Path) -> Iterator[tuple[Gateway, Seeded]]:
         session.add(Message(conversation_id=seeded.complaint, channel="telegram", direction="in",
                             author="customer", text=MARKUP, status="answered",
                             created_at=T0 + timedelta(hours=1, minutes=6)))
+        # A bot answer with feedback buttons and the customer's press (stored as its payload).
+        session.add(Message(conversation_id=seeded.complaint, channel="telegram", direction="out",
+                            author="bot", text="Refunds take 5 working days.", status="sent",
+                            buttons=[{"title": "👍 Helpful", "payload": FEEDBACK_PRESS}],
+                            created_at=T0 + timedelta(hours=1, minutes=7)))
+        session.add(Message(conversation_id=seeded.complaint, channel="telegram", direction="in",
+                            author="customer", text=FEEDBACK_PRESS, status="answered",
+                            created_at=T0 + timedelta(hours=1, minutes=8)))
     engine.dispose()
     ready, stop, box = threading.Event(), threading.Event(), {}
 
@@ -90,6 +99,11 @@ def test_supervisor_filters_and_reviews_a_transcript(gateway: tuple[Gateway, See
     expect(transcript).to_contain_text("internal note")
     expect(transcript).to_contain_text(MARKUP)  # markup shown as text
     assert page.locator("#injected").count() == 0
+    # A button press reads as the button the customer pressed; the payload stays for audit.
+    pressed = transcript.locator(".msg__text", has_text="👍 Helpful")
+    expect(pressed).to_have_count(1)
+    expect(pressed).to_have_attribute("title", FEEDBACK_PRESS)
+    expect(transcript).to_contain_text(f"payload: {FEEDBACK_PRESS}")
     assert page.evaluate("window.hacked === undefined")
     expect(page.locator("#tickets")).to_contain_text("Refunded to [iban]")
     expect(page.locator("#csat")).to_contain_text("4/5")

@@ -271,3 +271,17 @@ def test_agent_console_long_ticket_category_and_alerts(shop: Shop, browser: Brow
     assert page.evaluate("window.__shown.at(-1).title") == f"Customer wrote in {first.number}"
     assert "still there" not in page.evaluate("window.__shown.at(-1).body")
     context.close()
+
+
+def test_agent_console_shows_the_title_of_a_pressed_button(shop: Shop, browser: Browser) -> None:  # noqa: F811
+    session_id = shop.customer_says("buttons")  # the scripted Rasa offers "Yes" (payload /affirm)
+    shop.customer_says("/affirm", session_id)
+    shop.customer_says("human please, that was not it", session_id)
+    ticket = shop.latest_ticket()
+
+    page = sign_in(browser.new_context(), shop, AGENT, "/console")
+    page.locator(f'#queue button[data-ticket="{ticket.id}"]').click(timeout=20_000)
+    pressed = page.get_by_label("Transcript").locator('li[title="/affirm"]')
+    expect(pressed).to_have_count(1, timeout=10_000)
+    expect(pressed).to_contain_text("Yes")
+    assert "/affirm" not in pressed.inner_text()  # the payload only on hover
