@@ -26,7 +26,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.escalation import HANDOVER, escalation_request
-from actions.feedback import SORRY, THANKS_FOR_FEEDBACK, THUMBS_DOWN_BEFORE_OFFER
+from actions.feedback import answer_feedback
 from actions.offers import OFFER_HUMAN, human_offer_buttons
 
 TOPICS = "You can ask about orders, delivery, returns, payment, invoices or your account."
@@ -106,15 +106,7 @@ class ActionShortAnswer(Action):
                 return []
             return self._missed(dispatcher, tracker)
         if question.kind == "answer":
-            if yes:
-                dispatcher.utter_message(text=THANKS_FOR_FEEDBACK)
-                return [SlotSet("thumbs_down_streak", 0)]
-            streak = int(tracker.get_slot("thumbs_down_streak") or 0) + 1
-            if streak >= THUMBS_DOWN_BEFORE_OFFER:
-                dispatcher.utter_message(text=OFFER_HUMAN, buttons=human_offer_buttons("negative_feedback"))
-                return [SlotSet("thumbs_down_streak", 0)]
-            dispatcher.utter_message(text=SORRY)
-            return [SlotSet("thumbs_down_streak", streak)]
+            return answer_feedback(dispatcher, tracker, helpful=yes)
         if question.kind == "anything_else":
             dispatcher.utter_message(text=ASK_AWAY if yes else GOODBYE)
             return []
