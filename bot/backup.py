@@ -196,8 +196,8 @@ def _default_url() -> str:
     return Settings().database_url
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.backup", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, prog: str = "python -m bot.backup") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="write a backup while the system runs")
     create.add_argument("--database-url", help="default: the configured DATABASE_URL")

@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("privacy", help="erase a customer's data everywhere; purge old conversations")
     sub.add_parser("users", help="console users: add, list, set-role, deactivate, set-password")
     sub.add_parser("kb", help="FAQ knowledge base: build, search, eval, calibrate, bench (see `helpline kb --help`)")
+    sub.add_parser("backup", help="online backup and restore of the app database: create, restore, check")
     return parser
 
 
@@ -243,6 +244,11 @@ def main(argv: list[str] | None = None) -> int:
 
         configure_logging(get_settings().log_level)
         return users_main(argv[1:])
+    if argv[:1] == ["backup"]:
+        from bot.backup import main as backup_main
+
+        configure_logging(get_settings().log_level)
+        return backup_main(argv[1:], prog="helpline backup")
     if argv[:1] == ["kb"]:
         # The knowledge base has its own parser; hand it everything after "kb".
         from knowledge_base.cli import main as kb_main
