@@ -206,7 +206,8 @@ async def _upkeep(
         except Exception:  # upkeep must outlive a passing database error
             logger.exception("help desk upkeep failed")
         try:
-            # Replicas: messages whose worker died with its replica are answered again.
+            # Messages left `received` by a dead replica or a turn stopped by an error
+            # are answered again (bot/pipeline.py sweep_unanswered).
             await pipeline.sweep_unanswered()
         except Exception:
             logger.exception("sweep of unanswered messages failed")

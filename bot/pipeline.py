@@ -12,9 +12,13 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+import httpx
+import redis.exceptions
+import sqlalchemy.exc
 
 from bot.channels.base import CustomerChannel
 from bot.csat.service import CsatSurveys
@@ -44,6 +48,22 @@ RESUME_WINDOW = timedelta(minutes=15)
 # With replicas, a message still waiting this long after it was stored has lost its
 # worker (a replica died holding the conversation's lease): the sweep wakes it.
 STALE_AFTER = timedelta(seconds=20)
+# A turn that failed for a passing reason (see TRANSIENT_ERRORS) is tried again while the
+# message is this recent; after that it is marked failed and handed to the team.
+RETRY_WINDOW = RESUME_WINDOW
+
+# Our own database or Redis unreachable (restarting, disk full, pool exhausted) while a
+# turn reads or finishes: nothing of the turn was committed (replies and the message's
+# new status are one transaction), so the message stays `received` and is tried again.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+# Turns kept for a retry after they were computed but not stored (at most this many).
+_KEPT_TURNS = 1000
 
 # Lone UTF-16 surrogates (JSON "\ud800") cannot be stored or encoded; they stand for no
 # character, so they become U+FFFD and the customer is told.
@@ -81,6 +101,10 @@ CUSTOMER_PAYLOAD_INTENTS = frozenset(
 _PAYLOAD = re.compile(r"^/(?P<intent>[A-Za-z_][\w-]*)(?P<rest>\{.*\})?$", re.DOTALL)
 
 
+class TransientTurnFailure(Exception):
+    """A turn failed for a passing reason (Rasa unreachable or timed out): try again."""
+
+
 # Asked before a message is stored: None admits it, a text refuses it (the customer's notice).
 Admission = Callable[[], Awaitable[str | None]]
 
@@ -116,6 +140,20 @@ def customer_button_intent(text: str) -> str | None:
     """The intent of a button payload customers may send, None for anything typed."""
     payload = payload_of(text)
     return payload[0] if payload and payload[0] in CUSTOMER_PAYLOAD_INTENTS else None
+
+
+def is_transient(exc: RasaUnavailable) -> bool:
+    """Rasa could not be reached or did not answer in time (restarting, overloaded):
+    worth trying again. An answer with an error status or a malformed body is the bot's
+    own failure and counts toward the `bot_error` handover."""
+    return exc.unreachable or isinstance(exc.__cause__, httpx.TimeoutException)
+
+
+def _age(message: StoredMessage) -> timedelta:
+    created = message.created_at
+    if created.tzinfo is None:  # SQLite gives back naive UTC
+        created = created.replace(tzinfo=timezone.utc)
+    return utcnow() - created
 
 
 def drafts_from_turn(turn: BotTurn) -> list[OutboundDraft]:
@@ -158,6 +196,10 @@ class MessagePipeline:
         self._turns: TurnScheduler = turns or LocalTurns()
         self._turns.bind(self._answer_if_known, self._waiting_in)
         self._waiting = RasaWaitingRoom(rasa, self._turns.submit, self._answer_if_still_waiting)
+        # Rasa's answer to a message whose turn then failed to be stored (our database
+        # went away): the retry stores it instead of asking Rasa a second time.
+        self._computed: dict[int, BotTurn] = {}
+        self._swept: set[int] = set()  # one gateway: swept messages queued, not yet run
 
     def register_channel(self, channel: CustomerChannel) -> None:
         self._channels[channel.name] = channel
@@ -223,20 +265,32 @@ class MessagePipeline:
         return len(pending)
 
     async def sweep_unanswered(self) -> int:
-        """Replicas: wake conversations whose messages wait longer than a live worker
-        would leave them (their worker's replica died). A no-op for one gateway."""
-        if not self._turns.shared:
-            return 0
+        """Wake messages still `received` longer than a live turn would leave them: with
+        replicas, their worker's replica died; with one gateway, their turn stopped on an
+        error no retry caught. Messages waiting in the Rasa line are left to it."""
         now = utcnow()
         stale = [
             m for m in await self._store.unanswered(now - RESUME_WINDOW, now - STALE_AFTER)
             if m.channel in self._channels
         ]
-        self._schedule_waiting(stale)
+        if self._turns.shared:
+            self._schedule_waiting(stale)
+        else:
+            stale = [m for m in stale if not self._waiting.holds(m) and m.id not in self._swept]
+            for message in stale:
+                self._swept.add(message.id)
+                self._turns.submit(message.conversation_id, lambda m=message: self._answer_swept(m))
         if stale:
             logger.info("sweep: %d messages waited past %s; their conversations woken",
                         len(stale), STALE_AFTER)
         return len(stale)
+
+    async def _answer_swept(self, message: StoredMessage) -> None:
+        """Queued behind the conversation's other turns, it may have been answered since."""
+        self._swept.discard(message.id)
+        fresh = await self._store.messages([message.id])
+        if fresh and fresh[0].status == "received":
+            await self._answer_if_known(fresh[0])
 
     def _schedule_waiting(self, messages: list[StoredMessage]) -> None:
         if self._turns.shared:
@@ -263,6 +317,46 @@ class MessagePipeline:
         if self._waiting.should_wait(message):
             await self._wait_for_rasa(message, channel)  # behind the earlier waiting ones
             return
+        try:
+            await self._take_turn(message, channel, started)
+        except TransientTurnFailure as exc:
+            await self._retry_later(message, channel, started, str(exc))
+        except TRANSIENT_ERRORS as exc:
+            # Nothing of the turn was committed: the message is still `received`.
+            logger.warning("turn for message %s interrupted: %s", message.id, type(exc).__name__)
+            await self._retry_later(message, channel, started, f"interrupted: {type(exc).__name__}")
+
+    async def _retry_later(
+        self, message: StoredMessage, channel: CustomerChannel, started: float, reason: str
+    ) -> None:
+        """The message stays `received` and is tried again, in stored order, until it is
+        older than RETRY_WINDOW; then a person follows it up."""
+        if _age(message) <= RETRY_WINDOW:
+            await self._wait_for_rasa(message, channel)
+            return
+        self._computed.pop(message.id, None)
+        try:
+            await self._give_up(message, channel, started, reason)
+        except TRANSIENT_ERRORS as exc:  # still down: keep it for the next try
+            logger.warning("could not give up on message %s: %s", message.id, type(exc).__name__)
+            await self._wait_for_rasa(message, channel)
+
+    async def _give_up(
+        self, message: StoredMessage, channel: CustomerChannel, started: float, reason: str
+    ) -> None:
+        logger.warning("message %s not answered within %s (%s): handed over", message.id,
+                       RETRY_WINDOW, reason)
+        drafts = [OutboundDraft(text=APOLOGY, author="system")]
+        if self._desk is not None:
+            drafts = [OutboundDraft(text=BOT_ERROR_HANDOVER, author="system")]
+            drafts += await self._desk.escalate(
+                message.conversation_id, channel.name, "bot_error",
+                summary=message.text, customer_text=message.text,
+            )
+        await self._reply(message, channel, drafts, started, status="failed",
+                          error=f"gave up retrying: {reason}")
+
+    async def _take_turn(self, message: StoredMessage, channel: CustomerChannel, started: float) -> None:
         if self._csat is not None:
             # Before routing and Rasa: survey answers are the gateway's, never Rasa's, and
             # a customer who moves on ends the open survey here.
@@ -282,44 +376,63 @@ class MessagePipeline:
                 await self._store.complete_inbound(message.id, status="forwarded")
                 await self._desk.forward_to_agent(message, route)
                 return
-        await self._note_feedback(message)
-        try:
-            turn = await self._rasa.send(
-                message.conversation_id,
-                # Long messages are scored on a summary window; the whole text stays stored.
-                customer_text_for_rasa(summary_window(message.text)),
-                message_id=str(message.id),
-                channel=channel.name,
-            )
-        except RasaUnavailable as exc:
-            logger.warning("bot turn failed for message %s: %s", message.id, exc)
-            if exc.unreachable:
-                await self._wait_for_rasa(message, channel)
+        turn = self._computed.get(message.id)
+        if turn is None:
+            try:
+                turn = await self._ask_rasa(message, channel)
+            except RasaUnavailable as exc:
+                logger.warning("bot turn failed for message %s: %s", message.id, exc)
+                if is_transient(exc):
+                    raise TransientTurnFailure(str(exc)) from exc
+                await self._bot_failed(message, channel, started, exc)
                 return
-            drafts = [OutboundDraft(text=APOLOGY, author="system")]
-            if self._desk is not None and await self._failed_before(message):
-                # The bot keeps failing this customer: a person takes over.
-                drafts = [OutboundDraft(text=BOT_ERROR_HANDOVER, author="system")]
-                drafts += await self._desk.escalate(
-                    message.conversation_id, channel.name, "bot_error",
-                    summary=message.text, customer_text=message.text,
-                )
-            await self._reply(message, channel, drafts, started, status="failed", error=str(exc))
-            return
+            while len(self._computed) >= _KEPT_TURNS:
+                self._computed.pop(next(iter(self._computed)))
+            self._computed[message.id] = turn
         drafts = drafts_from_turn(turn) + await self._requests_in(turn, message, channel.name)
         drafts += await self._survey_after_turn(message, channel.name, turn)
         await self._reply(
             message, channel, drafts, started,
             status="answered", intent=turn.intent, confidence=turn.confidence,
         )
+        self._computed.pop(message.id, None)
+
+    async def _ask_rasa(self, message: StoredMessage, channel: CustomerChannel) -> BotTurn:
+        await self._note_feedback(message)
+        return await self._rasa.send(
+            message.conversation_id,
+            # Long messages are scored on a summary window; the whole text stays stored.
+            customer_text_for_rasa(summary_window(message.text)),
+            message_id=str(message.id),
+            channel=channel.name,
+        )
+
+    async def _bot_failed(
+        self, message: StoredMessage, channel: CustomerChannel, started: float, exc: RasaUnavailable
+    ) -> None:
+        """Rasa answered with an error: the bot itself is broken for this customer."""
+        drafts = [OutboundDraft(text=APOLOGY, author="system")]
+        if self._desk is not None and await self._failed_before(message):
+            # The bot keeps failing this customer: a person takes over.
+            drafts = [OutboundDraft(text=BOT_ERROR_HANDOVER, author="system")]
+            drafts += await self._desk.escalate(
+                message.conversation_id, channel.name, "bot_error",
+                summary=message.text, customer_text=message.text,
+            )
+        await self._reply(message, channel, drafts, started, status="failed", error=str(exc))
 
     async def _wait_for_rasa(self, message: StoredMessage, channel: CustomerChannel) -> None:
-        """The message stays `received` and is answered when Rasa is back."""
+        """The message stays `received` and is answered when Rasa is back (or, for a
+        timeout or our own database's or Redis's hiccup, at the next try)."""
         if not self._waiting.park(message):
             return
-        stored = await self._store.record_outbound(
-            message.conversation_id, channel.name, [OutboundDraft(text=SAVED_NOTICE, author="system")]
-        )
+        try:
+            stored = await self._store.record_outbound(
+                message.conversation_id, channel.name, [OutboundDraft(text=SAVED_NOTICE, author="system")]
+            )
+        except TRANSIENT_ERRORS:  # the database is away: the answer comes anyway
+            logger.warning("could not store the saved notice for message %s", message.id)
+            return
         try:
             await channel.deliver(message.conversation_id, stored)
         except Exception:

@@ -7,6 +7,12 @@ the start-up resume) and waits here. Once a Rasa server answers its health check
 each conversation's waiting messages are answered in stored order, as one job on the
 conversation's turn queue; later messages of a conversation that has some waiting join
 the back of its line, so nothing overtakes an earlier message.
+
+The same line holds messages whose turn failed for a passing reason other than Rasa's
+absence (Rasa timed out under load, our database or Redis was unreachable while the turn
+finished; see ``MessagePipeline._answer``): Rasa answers its health check then, so they
+are simply tried again a poll later. The customer is told "saved" once per conversation
+while it has a line, not for every message that joins it.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ class RasaWaitingRoom:
         self._answer = answer
         self._poll_seconds = poll_seconds
         self._waiting: dict[str, list[_Message]] = {}
-        self._noticed: set[int] = set()  # customers told "saved" once per message
+        self._noticed: set[str] = set()  # conversations told "saved" since their line began
         self._draining: dict[str, int | None] = {}  # conversation -> message being answered
         self._poller: asyncio.Task[None] | None = None
 
@@ -58,7 +64,8 @@ class RasaWaitingRoom:
         return bool(self._waiting.get(conversation))
 
     def park(self, message: _Message) -> bool:
-        """Keep the message until Rasa is back. True the first time (tell the customer)."""
+        """Keep the message until Rasa is back (or for another try). True when the
+        conversation had no line yet: tell the customer once."""
         line = self._waiting.setdefault(message.conversation_id, [])
         if all(m.id != message.id for m in line):
             line.append(message)
@@ -71,9 +78,15 @@ class RasaWaitingRoom:
                 return False  # joins a line being answered right now: no notice needed
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll())
-        first = message.id not in self._noticed
-        self._noticed.add(message.id)
+        first = message.conversation_id not in self._noticed
+        self._noticed.add(message.conversation_id)
         return first
+
+    def holds(self, message: _Message) -> bool:
+        """The message waits in its conversation's line (or is being answered from it)."""
+        conversation = message.conversation_id
+        return (self._draining.get(conversation) == message.id
+                or any(m.id == message.id for m in self._waiting.get(conversation, [])))
 
     @property
     def waiting_count(self) -> int:
@@ -98,11 +111,11 @@ class RasaWaitingRoom:
                 await self._answer(message)
                 if self._draining.get(conversation) is None:
                     return  # parked again: Rasa went away
-                self._noticed.discard(message.id)
         finally:
             self._draining.pop(conversation, None)
             if not self._waiting.get(conversation):
                 self._waiting.pop(conversation, None)
+                self._noticed.discard(conversation)  # a later outage tells them again
 
     async def close(self) -> None:
         if self._poller is not None:

@@ -40,6 +40,10 @@ class ScriptedRasa:
     calls: list[dict[str, Any]] = field(default_factory=list)
     status: int = 200
     intents: dict[str, str] = field(default_factory=dict)
+    # What the next calls do, one entry per call, before answering normally again:
+    # "stall" sleeps ``stall_seconds`` (past the gateway's timeout), "error" answers 500.
+    trouble: list[str] = field(default_factory=list)
+    stall_seconds: float = 1.5
 
     async def webhook(self, request: Request) -> JSONResponse:
         body = await request.json()
@@ -47,8 +51,11 @@ class ScriptedRasa:
         text: str = body["message"]
         if text.startswith("slow:"):
             await asyncio.sleep(float(text.split()[0][5:]))
-        if self.status != 200:
-            return JSONResponse({"error": "scripted failure"}, status_code=self.status)
+        step = self.trouble.pop(0) if self.trouble else None
+        if step == "stall":
+            await asyncio.sleep(self.stall_seconds)
+        if self.status != 200 or step == "error":
+            return JSONResponse({"error": "scripted failure"}, status_code=self.status if self.status != 200 else 500)
         message = {"recipient_id": body["sender"], "text": f"echo: {text}"}
         if text == "buttons":
             message["buttons"] = [{"title": "Yes", "payload": "/affirm"}]

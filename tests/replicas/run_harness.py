@@ -20,6 +20,7 @@ import socketio
 from sqlalchemy import create_engine, text
 
 from bot.local_stack import OUTPUT, SupervisedRun, free_port_block, make_stack, pid_of
+from bot.pipeline import SAVED_NOTICE
 
 REPLICAS = 2
 DISCONNECTED = "__disconnected__"
@@ -155,6 +156,8 @@ class Customer:
                 assert ack["status"] == "stored", ack
                 while True:
                     event = await asyncio.wait_for(self._replies.get(), max(1.0, deadline - time.monotonic()))
+                    if event.get("text") == SAVED_NOTICE:
+                        continue  # the turn will be retried: wait for the real answer
                     if DISCONNECTED not in event:
                         self.answered += 1
                         return
