@@ -143,7 +143,11 @@ async def test_a_text_after_the_rating_step_is_a_new_question_not_a_comment(
 async def test_bad_forged_and_foreign_payloads_get_a_polite_line_and_change_nothing(
     tmp_path: Path, database_url: str
 ) -> None:
-    async with running_gateway(tmp_path, database_url, csat=True, rasa=scripted()) as gateway:
+    # Fourteen payloads in quick succession would trip the public chat's flood limit
+    # (tests/replicas/test_abuse.py covers it); here each must reach the survey code.
+    no_flood_limit = {"chat_messages_per_conversation": 0}
+    async with running_gateway(tmp_path, database_url, csat=True, rasa=scripted(),
+                               extra_settings=no_flood_limit) as gateway:
         other, other_id, other_prompt = await start_rated_chat(gateway)
         customer, conversation_id, prompt = await start_rated_chat(gateway)
         (mine,) = surveys_of(database_url, conversation_id)
@@ -170,6 +174,9 @@ async def test_bad_forged_and_foreign_payloads_get_a_polite_line_and_change_noth
             assert ack["status"] == "stored"
             assert (await bot_says(customer))["text"] == dialogue.UNUSABLE, text
         assert (await customer.say(bad[-1]))["status"] == "refused"
+        # Refusals also arrive in Rasa's message shape, so existing widgets show the reason.
+        told = await bot_says(customer)
+        assert told["text"].startswith("Message too long") and told["metadata"]["notice"]
         assert len(gateway.rasa.calls) == rasa_calls
         for conversation, survey in ((conversation_id, mine), (other_id, theirs)):
             (now,) = surveys_of(database_url, conversation)
