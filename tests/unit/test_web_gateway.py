@@ -286,6 +286,39 @@ async def test_a_reply_the_database_failed_to_record_is_answered_later_once(
     assert [c["message"] for c in gateway.rasa.calls] == ["hello"]
 
 
+async def test_one_gateway_sweeps_a_message_whose_turn_stopped_on_an_unexpected_error(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    import bot.app
+    import bot.pipeline
+
+    monkeypatch.setattr(bot.pipeline, "STALE_AFTER", timedelta(seconds=1))
+    monkeypatch.setattr(bot.app._upkeep, "__defaults__", (0.5,))  # sweep every 0.5 s
+    original = TranscriptStore.record_outbound
+    failures = []
+
+    async def broken_once(self: TranscriptStore, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("outcome") is not None and not failures:
+            failures.append(kwargs["reply_to_id"])
+            raise RuntimeError("a bug nobody classified")
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(TranscriptStore, "record_outbound", broken_once)
+    async with running_gateway(tmp_path, database_url) as gateway:
+        client = ChatClient()
+        signed = await client.connect(gateway.url)
+        await client.say("hello")
+        assert (await client.next_of("bot_uttered", timeout=15))["text"] == "echo: hello"
+        await asyncio.sleep(1.5)  # more sweeps: none answers again
+        assert client.events.empty()
+        await client.close()
+    assert failures
+    history = await store_for(database_url).history(signed.split(".")[0])
+    assert [(m.text, m.status) for m in history] == [("hello", "answered"), ("echo: hello", "sent")]
+
+
 async def test_rasa_answering_errors_twice_hands_the_customer_over(
     tmp_path: Path, database_url: str
 ) -> None:
